@@ -1,0 +1,393 @@
+"""`doverunner`: the operator's command line for DoveRunner detection.
+
+JSON on stdout; errors on stderr with DoveRunner's code and the guide's explanation, and a non-zero exit.
+Credentials and endpoint come from DOVERUNNER_SITE_ID, DOVERUNNER_SITE_KEY, DOVERUNNER_ACCESS_KEY,
+DOVERUNNER_ACCOUNT_ID and DOVERUNNER_API_URL (default: the production host).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from doverunner import (
+    ClientConfig,
+    ConfigurationError,
+    Credentials,
+    Detection,
+    DoveRunnerApiError,
+    DoveRunnerClient,
+    DoveRunnerClientError,
+    Service,
+    TransportError,
+)
+from doverunner.client import SUPPORTED_EXTENSIONS, file_extension
+
+EXIT_USAGE = 2
+EXIT_API = 3
+EXIT_TRANSPORT = 4
+EXIT_OTHER = 1
+
+
+class CliError(Exception):
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.exit_code = code
+
+
+def _emit(value: Any, out: TextIO) -> None:
+    out.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
+    out.flush()
+
+
+def _service(args: argparse.Namespace) -> Service | None:
+    if not getattr(args, "service", None):
+        return None
+    try:
+        return Service.parse(args.service)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+
+
+def make_client(env: dict[str, str], service: Service | None) -> DoveRunnerClient:
+    config = ClientConfig.from_mapping(env)
+    if service:
+        config = ClientConfig(site_id=config.site_id, api_url=config.api_url, service=service)
+    return DoveRunnerClient(config, Credentials.from_mapping(env))
+
+
+class Progress:
+    """Upload progress on stderr: a live line on a terminal, a line every 10% otherwise."""
+
+    def __init__(self, stream: TextIO, label: str) -> None:
+        self._stream = stream
+        self._label = label
+        self._tty = stream.isatty()
+        self._last_step = -1
+        self._last_time = 0.0
+        self._started = time.monotonic()
+
+    def __call__(self, sent: int, total: int) -> None:
+        percent = 100 if total == 0 else sent * 100 // total
+        now = time.monotonic()
+        if self._tty:
+            if now - self._last_time < 0.1 and sent < total:
+                return
+            self._last_time = now
+            end = "\n" if sent >= total else ""
+            self._stream.write(f"\r{self._line(sent, total, percent, now)}{end}")
+        else:
+            step = percent // 10
+            if step == self._last_step:
+                return
+            self._last_step = step
+            self._stream.write(self._line(sent, total, percent, now) + "\n")
+        self._stream.flush()
+
+    def _line(self, sent: int, total: int, percent: int, now: float) -> str:
+        rate = sent / max(now - self._started, 1e-6) / (1 << 20)
+        return f"{self._label}: {percent:3d}% ({sent / (1 << 20):.1f} of {total / (1 << 20):.1f} MiB, {rate:.1f} MiB/s)"
+
+
+def _status_printer(stream: TextIO) -> Callable[[Detection], None]:
+    def show(detection: Detection) -> None:
+        progress = detection.detect_progress_status or "-"
+        stream.write(
+            f"detection {detection.detection_id}: {detection.detect_status} {progress} "
+            f"({detection.status.description})\n"
+        )
+        stream.flush()
+
+    return show
+
+
+# ---- commands -----------------------------------------------------------------------------------------------
+
+
+def _detect_result(
+    client: DoveRunnerClient, args: argparse.Namespace, detection_id: int, err: TextIO, **extra: Any
+) -> dict[str, Any]:
+    result: dict[str, Any] = {"detection_id": detection_id, **extra}
+    if args.wait:
+        final = client.wait(
+            detection_id, service=_service(args), timeout=args.timeout, interval=args.interval,
+            on_change=_status_printer(err),
+        )
+        result["detection"] = final.to_dict()
+    return result
+
+
+def cmd_detect_url(client: DoveRunnerClient, args: argparse.Namespace, err: TextIO) -> Any:
+    create = client.detect_live if args.kind == "live" else client.detect_url
+    detection_id = create(args.title, args.file_path, demo=args.demo, service=_service(args))
+    return _detect_result(client, args, detection_id, err, title=args.title, file_path=args.file_path)
+
+
+def cmd_detect_upload(client: DoveRunnerClient, args: argparse.Namespace, err: TextIO) -> Any:
+    path = Path(args.file)
+    if not path.is_file():
+        raise CliError(f"{path}: no such file")
+    extension = file_extension(path.name)
+    if extension not in SUPPORTED_EXTENSIONS:
+        raise CliError(f"{path.name}: DoveRunner accepts only .mp4, .mkv and .mov files (A4023)")
+    size = path.stat().st_size
+    if size == 0:
+        raise CliError(f"{path.name}: the file is empty")
+    progress = None if args.quiet else Progress(err, f"uploading {path.name}")
+    with path.open("rb") as stream:
+        receipt = client.detect_upload(
+            stream,
+            size,
+            title=args.title or path.name,
+            extension=extension,
+            demo=args.demo,
+            service=_service(args),
+            make_unique=not args.exact_title,
+            progress=progress,
+            find_timeout=args.find_timeout,
+        )
+    detection = receipt.detection
+    assert detection is not None  # detect_upload raises when it cannot find it
+    return _detect_result(client, args, detection.detection_id, err, title=receipt.title, size=receipt.size)
+
+
+def cmd_list(client: DoveRunnerClient, args: argparse.Namespace, err: TextIO) -> Any:
+    filters: dict[str, Any] = {
+        "keyword": args.keyword,
+        "condition": args.condition,
+        "status": args.status,
+        "date_from": args.date_from,
+        "date_to": args.date_to,
+        "time_zone": args.time_zone,
+        "req_types": args.types or None,
+        "service": _service(args),
+    }
+    if args.all:
+        items = [d.to_dict() for d in client.iter_detections(page_unit=args.page_size, **filters)]
+        return {"total_count": len(items), "detections": items}
+    page = client.list_detections(page_unit=args.page_size, page_index=args.page, **filters)
+    return {
+        "total_count": page.total_count,
+        "time_zone": page.time_zone,
+        "page": args.page,
+        "page_size": args.page_size,
+        "detections": [d.to_dict() for d in page.items],
+    }
+
+
+def cmd_detail(client: DoveRunnerClient, args: argparse.Namespace, err: TextIO) -> Any:
+    return client.detail(args.detection_id, service=_service(args)).to_dict()
+
+
+def cmd_wait(client: DoveRunnerClient, args: argparse.Namespace, err: TextIO) -> Any:
+    return client.wait(
+        args.detection_id, service=_service(args), timeout=args.timeout, interval=args.interval,
+        on_change=_status_printer(err),
+    ).to_dict()
+
+
+def cmd_stop(client: DoveRunnerClient, args: argparse.Namespace, err: TextIO) -> Any:
+    return {"detection_id": client.stop(args.detection_id, service=_service(args)), "stop_requested": True}
+
+
+def cmd_token(client: DoveRunnerClient, args: argparse.Namespace, err: TextIO) -> Any:
+    # The operator asked for the token: it is the output, and nowhere else.
+    return {"authorization": client.token(refresh=True)}
+
+
+def cmd_verify_token(client: DoveRunnerClient, args: argparse.Namespace, err: TextIO) -> Any:
+    return client.verify_token(args.revoke_token).to_dict()
+
+
+def _noti_key(args: argparse.Namespace, name: str, env: dict[str, str], required: bool) -> str | None:
+    value = getattr(args, name) or env.get("DOVERUNNER_NOTI_" + name.upper())
+    if required and not value:
+        raise CliError(f"--{name.replace('_', '-')} (or DOVERUNNER_NOTI_{name.upper()}) is required")
+    return value
+
+
+def cmd_noti(client: DoveRunnerClient, args: argparse.Namespace, err: TextIO) -> Any:
+    env = dict(os.environ)
+    action = args.noti_action
+    if action == "register":
+        noti_id = client.register_notification(
+            args.name,
+            args.arn,
+            _noti_key(args, "aws_access_key", env, True) or "",
+            _noti_key(args, "aws_secret_key", env, True) or "",
+        )
+        return {"noti_id": noti_id}
+    if action == "list":
+        items = client.list_notifications()
+        return {"total_count": len(items), "notifications": [n.to_dict() for n in items]}
+    if action == "detail":
+        return client.notification(args.noti_id).to_dict()
+    if action == "update":
+        return {
+            "noti_id": client.update_notification(
+                args.noti_id,
+                name=args.name,
+                aws_arn=args.arn,
+                aws_access_key=_noti_key(args, "aws_access_key", env, False),
+                aws_secret_key=_noti_key(args, "aws_secret_key", env, False),
+            )
+        }
+    return {"noti_id": client.delete_notification(args.noti_id), "deleted": True}
+
+
+def cmd_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from doverunner_local.cli import run_emulator
+
+    return run_emulator(args, out, err)
+
+
+# ---- parser -------------------------------------------------------------------------------------------------
+
+
+def describe_api_error(exc: DoveRunnerApiError) -> str:
+    lines = [f"doverunner: {exc.operation} failed: {exc.code} {exc.description} (HTTP {exc.http_status})"]
+    if exc.error_message and exc.error_message != exc.description:
+        lines.append(f"  DoveRunner said: {exc.error_message}")
+    if exc.cause:
+        lines.append(f"  cause: {exc.cause}")
+    if exc.solution:
+        lines.append(f"  solution: {exc.solution}")
+    lines.append("  a retry may help" if exc.retryable else "  retrying the same request will not help")
+    return "\n".join(lines) + "\n"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # --service works before or after the subcommand: the leaf parsers leave it unset unless given.
+    leaf = argparse.ArgumentParser(add_help=False)
+    leaf.add_argument("--service", default=argparse.SUPPRESS, help="FWM (PD002, default) or DWM (PD006)")
+
+    parser = argparse.ArgumentParser(prog="doverunner", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--service", default=None, help="FWM (PD002, default) or DWM (PD006)")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="log to stderr (-vv for debug)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def waiting(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--wait", action="store_true", help="follow the detection to its end")
+        p.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait at most (default 3600)")
+        p.add_argument("--interval", type=float, default=5.0, help="seconds between status checks (default 5)")
+
+    detect = commands.add_parser("detect", help="request a detection").add_subparsers(
+        dest="kind", required=True, metavar="KIND"
+    )
+    for kind, help_text in (("url", "a video DoveRunner downloads from a URL"), ("live", "a live HLS stream")):
+        p = detect.add_parser(kind, parents=[leaf], help=help_text)
+        p.add_argument("--title", required=True)
+        p.add_argument("--file-path", required=True, help="the video URL" if kind == "url" else "the .m3u8 URL")
+        p.add_argument("--demo", action="store_true", help="DoveRunner demo contents")
+        waiting(p)
+        p.set_defaults(handler=cmd_detect_url)
+    p = detect.add_parser("upload", parents=[leaf], help="upload a file (.mp4, .mkv, .mov)")
+    p.add_argument("file")
+    p.add_argument("--title", help="default: the file name; a unique suffix is added (see --exact-title)")
+    p.add_argument(
+        "--exact-title", action="store_true", help="keep the title as given (the detection is found by title)"
+    )
+    p.add_argument("--demo", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p.add_argument("--find-timeout", type=float, default=120.0, help="seconds to wait for the detection to appear")
+    waiting(p)
+    p.set_defaults(handler=cmd_detect_upload)
+
+    p = commands.add_parser("list", parents=[leaf], help="list detections")
+    p.add_argument("--status", help="FD001..FD007")
+    p.add_argument("--keyword", help="search keyword")
+    p.add_argument("--condition", choices=("title", "detection_id"), help="what the keyword matches")
+    p.add_argument("--from", dest="date_from", help="created at or after, yyyy-mm-ddThh:mm:ssZ")
+    p.add_argument("--to", dest="date_to", help="created at or before, yyyy-mm-ddThh:mm:ssZ")
+    p.add_argument("--type", dest="types", action="append", choices=("url", "file", "stream"), help="repeatable")
+    p.add_argument("--time-zone", help="hh:mm offset for the dates")
+    p.add_argument("--page", type=int, default=1)
+    p.add_argument("--page-size", type=int, default=25)
+    p.add_argument("--all", action="store_true", help="every page")
+    p.set_defaults(handler=cmd_list)
+
+    for name, handler, help_text in (
+        ("detail", cmd_detail, "a detection's detail"),
+        ("stop", cmd_stop, "stop a detection in progress"),
+        ("wait", cmd_wait, "follow a detection to its end"),
+    ):
+        p = commands.add_parser(name, parents=[leaf], help=help_text)
+        p.add_argument("detection_id", type=int)
+        if name == "wait":
+            p.add_argument("--timeout", type=float, default=3600.0)
+            p.add_argument("--interval", type=float, default=5.0)
+        p.set_defaults(handler=handler)
+
+    p = commands.add_parser("token", parents=[leaf], help="print an API token")
+    p.set_defaults(handler=cmd_token)
+    p = commands.add_parser("verify-token", parents=[leaf], help="verify a session's revoke token")
+    p.add_argument("revoke_token")
+    p.set_defaults(handler=cmd_verify_token)
+
+    noti = commands.add_parser("noti", help="session revocation notifications (SNS)").add_subparsers(
+        dest="noti_action", required=True, metavar="ACTION"
+    )
+    for action in ("register", "list", "detail", "update", "delete"):
+        p = noti.add_parser(action, parents=[leaf])
+        if action in ("detail", "update", "delete"):
+            p.add_argument("noti_id", type=int)
+        if action in ("register", "update"):
+            required = action == "register"
+            p.add_argument("--name", required=required, help="notification name")
+            p.add_argument("--arn", required=required, help="SNS topic ARN")
+            p.add_argument("--aws-access-key", help="or DOVERUNNER_NOTI_AWS_ACCESS_KEY")
+            p.add_argument("--aws-secret-key", help="or DOVERUNNER_NOTI_AWS_SECRET_KEY")
+        p.set_defaults(handler=cmd_noti)
+
+    p = commands.add_parser("emulator", help="run the local DoveRunner")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8480, help="0 picks a free port (default 8480)")
+    p.add_argument("--step-seconds", type=float, default=1.0, help="seconds between status changes")
+    p.add_argument("--aws-endpoint-url", help="AWS endpoint for SNS notifications (e.g. a local moto)")
+    p.add_argument("--site-id", help="site id it accepts (default DEMO)")
+    p.set_defaults(handler=None)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    err = err or sys.stderr
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=(logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)],
+        stream=err,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    if args.command == "emulator":
+        return cmd_emulator(args, out, err)
+    try:
+        client = make_client(dict(os.environ), _service(args))
+        _emit(args.handler(client, args, err), out)
+        return 0
+    except DoveRunnerApiError as exc:
+        err.write(describe_api_error(exc))
+        return EXIT_API
+    except TransportError as exc:
+        err.write(f"doverunner: {exc}\n")
+        return EXIT_TRANSPORT
+    except (ConfigurationError, CliError) as exc:
+        err.write(f"doverunner: {exc}\n")
+        return getattr(exc, "exit_code", EXIT_USAGE)
+    except (DoveRunnerClientError, TimeoutError) as exc:
+        err.write(f"doverunner: {exc}\n")
+        return EXIT_OTHER
+    except KeyboardInterrupt:
+        err.write("doverunner: interrupted\n")
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
