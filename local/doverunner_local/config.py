@@ -45,6 +45,8 @@ class EmulatorConfig:
     site_key: str = field(default=DEFAULT_SITE_KEY, repr=False)
     access_key: str = field(default=DEFAULT_ACCESS_KEY, repr=False)
     account_id: str = DEFAULT_ACCOUNT_ID
+    # The token API's key; None means the same as the site access key, as DoveRunner consoles show it.
+    account_access_key: str | None = field(default=None, repr=False)
     # Seconds between two status changes of a detection; real DoveRunner takes minutes, tests want milliseconds.
     step_seconds: float = 1.0
     token_ttl_seconds: float = 3600.0
@@ -57,6 +59,10 @@ class EmulatorConfig:
     # Where notifications are published; None publishes nothing and records why.
     aws_endpoint_url: str | None = None
     notification_version: str = "1.1"
+    # Added to this server's clock: a client whose clock drifts sees its timestamps refused as stale.
+    clock_skew_seconds: float = 0.0
+    # The guide specifies the header; the older sample's query parameter is accepted unless this is False.
+    accept_query_apidata: bool = True
     download_timeout_seconds: float = 30.0
     live_segments: int = 5
     faults: Faults = field(default_factory=Faults)
@@ -66,4 +72,5 @@ class EmulatorConfig:
         out = asdict(self)
         out.pop("site_key")
         out.pop("access_key")
+        out.pop("account_access_key")
         return out

@@ -251,7 +251,7 @@ class Emulator:
     def issue_token(self, site_id: str, authorization: str | None) -> str:
         self.check_site(site_id)
         expected = "Basic " + base64.b64encode(
-            f"{self.config.account_id}:{self.config.access_key}".encode()
+            f"{self.config.account_id}:{self.config.account_access_key or self.config.access_key}".encode()
         ).decode("ascii")
         if not authorization or not authorization.lower().startswith("basic "):
             raise ApiFailure("A9001", "Authorization must be Basic base64(accountId:accessKey)", 401)

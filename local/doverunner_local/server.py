@@ -16,7 +16,7 @@ import struct
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -151,16 +151,19 @@ class Handler(BaseHTTPRequestHandler):
                 raise _Injected(503, b"Service Unavailable")
 
     def _api_data(self, site_id: str, query: dict[str, list[str]], required: bool = True) -> dict[str, Any]:
-        header = self.headers.get("pallycon-apidata") or (query.get("pallycon-apidata") or [""])[0]
+        config = self.emulator.config
+        header = self.headers.get("pallycon-apidata")
+        if not header and config.accept_query_apidata:
+            header = (query.get("pallycon-apidata") or [""])[0]
         if not header:
             if required:
                 raise ApiFailure("A7008", "the pallycon-apidata header is missing")
             return {}
-        config = self.emulator.config
         try:
             envelope = crypto.parse_api_data(header)
             sent = crypto.parse_timestamp(envelope.timestamp)
-            skew = abs((datetime.now(UTC) - sent).total_seconds())
+            now = datetime.now(UTC) + timedelta(seconds=config.clock_skew_seconds)
+            skew = abs((now - sent).total_seconds())
             if skew > config.timestamp_tolerance_seconds:
                 raise ApiFailure("A7008", f"the timestamp is {skew:.0f}s away from now (stale or in the future)")
             return crypto.decode_api_data(
@@ -381,6 +384,9 @@ _SETTABLE = (
     "trial",
     "notification_version",
     "aws_endpoint_url",
+    "clock_skew_seconds",
+    "accept_query_apidata",
+    "services",
 )
 
 

@@ -3,7 +3,7 @@
 Shipped in the shared Lambda layer; the operator CLI and the local DoveRunner build on it.
 """
 
-from doverunner.codes import DEFAULT_SERVICE, Outcome, Service, describe_error, describe_status
+from doverunner.codes import DEFAULT_SERVICE, Outcome, Service, describe_error, describe_status, service_code
 from doverunner.config import DEFAULT_API_URL, ClientConfig, Credentials
 from doverunner.client import DoveRunnerClient, unique_title
 from doverunner.errors import (
@@ -37,5 +37,6 @@ __all__ = [
     "UploadReceipt",
     "describe_error",
     "describe_status",
+    "service_code",
     "unique_title",
 ]

@@ -90,7 +90,7 @@ class TokenProvider:
             operation="token",
             safe=True,
             headers={
-                "Authorization": basic_authorization(self._credentials.account_id, self._credentials.access_key)
+                "Authorization": basic_authorization(self._credentials.account_id, self._credentials.token_access_key)
             },
         )
         try:

@@ -13,7 +13,7 @@ import requests
 
 from doverunner import crypto
 from doverunner.auth import TokenProvider
-from doverunner.codes import Service
+from doverunner.codes import service_code
 from doverunner.config import ClientConfig, Credentials
 from doverunner.errors import (
     DetectionNotFoundError,
@@ -109,8 +109,8 @@ class DoveRunnerClient:
 
     # ---- plumbing -------------------------------------------------------------------------------------------
 
-    def _detect_url(self, service: Service | None, action: str) -> str:
-        code = (service or self.config.service).value
+    def _detect_url(self, service: str | None, action: str) -> str:
+        code = service_code(service) if service else self.config.service
         return f"{self.config.api_url}/api/v2/detect/{self.config.site_id}/{code}/{action}"
 
     def _noti_url(self, noti_id: int | None = None) -> str:
@@ -202,13 +202,13 @@ class DoveRunnerClient:
     # ---- detection requests ---------------------------------------------------------------------------------
 
     def detect_url(
-        self, title: str, file_path: str, *, demo: bool = False, service: Service | None = None
+        self, title: str, file_path: str, *, demo: bool = False, service: str | None = None
     ) -> int:
         """Registers a detection of the video at `file_path` (a URL DoveRunner downloads); its detection id."""
         return self._create("detect by URL", self._detect_url(service, "url"), title, file_path, demo)
 
     def detect_live(
-        self, title: str, file_path: str, *, demo: bool = False, service: Service | None = None
+        self, title: str, file_path: str, *, demo: bool = False, service: str | None = None
     ) -> int:
         """Registers a detection of a live HLS stream (`file_path` is its .m3u8 manifest URL)."""
         return self._create("detect live stream", self._detect_url(service, "live"), title, file_path, demo)
@@ -230,7 +230,7 @@ class DoveRunnerClient:
             raise TransportError(f"DoveRunner {operation}: the response has no detection_id") from None
 
     def request_upload_url(
-        self, title: str, extension: str, *, demo: bool = False, service: Service | None = None
+        self, title: str, extension: str, *, demo: bool = False, service: str | None = None
     ) -> UploadTicket:
         """A signed URL to upload the file to; it is valid for one minute. Issuing it creates no detection."""
         body = self._call(
@@ -295,7 +295,7 @@ class DoveRunnerClient:
         title: str,
         extension: str,
         demo: bool = False,
-        service: Service | None = None,
+        service: str | None = None,
         make_unique: bool = True,
         progress: ProgressCallback | None = None,
         find_timeout: float = 120.0,
@@ -342,7 +342,7 @@ class DoveRunnerClient:
         page_index: int | None = None,
         time_zone: str | None = None,
         req_types: Sequence[str] | None = None,
-        service: Service | None = None,
+        service: str | None = None,
     ) -> DetectionPage:
         """One page of the list API; every filter of the guide."""
         for value in req_types or ():
@@ -393,7 +393,7 @@ class DoveRunnerClient:
         self,
         title: str,
         *,
-        service: Service | None = None,
+        service: str | None = None,
         timeout: float = 120.0,
         interval: float = 2.0,
         req_types: Sequence[str] = ("file",),
@@ -412,7 +412,7 @@ class DoveRunnerClient:
                 )
             self._sleep(interval)
 
-    def detail(self, detection_id: int, *, service: Service | None = None) -> Detection:
+    def detail(self, detection_id: int, *, service: str | None = None) -> Detection:
         body = self._call(
             "detection detail",
             "GET",
@@ -429,7 +429,7 @@ class DoveRunnerClient:
         self,
         detection_id: int,
         *,
-        service: Service | None = None,
+        service: str | None = None,
         timeout: float = 3600.0,
         interval: float = 5.0,
         on_change: Callable[[Detection], None] | None = None,
@@ -451,7 +451,7 @@ class DoveRunnerClient:
                 )
             self._sleep(interval)
 
-    def stop(self, detection_id: int, *, service: Service | None = None) -> int:
+    def stop(self, detection_id: int, *, service: str | None = None) -> int:
         """Requests that a detection in progress stop; a finished one raises A4028."""
         body = self._call(
             "stop detection",

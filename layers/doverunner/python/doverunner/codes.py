@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -12,17 +13,25 @@ class Service(StrEnum):
     FWM = "PD002"
     DWM = "PD006"
 
-    @classmethod
-    def parse(cls, value: str) -> Service:
-        """Accepts a product name (FWM, DWM) or a product code (PD002, PD006)."""
-        text = value.strip().upper()
-        for service in cls:
-            if text in (service.name, service.value):
-                return service
-        raise ValueError(f"unknown DoveRunner service {value!r}: use FWM (PD002) or DWM (PD006)")
 
 
-DEFAULT_SERVICE = Service.FWM
+DEFAULT_SERVICE = Service.FWM.value
+_PRODUCT_CODE = re.compile(r"^PD\d{3}$")
+
+
+def service_code(value: str) -> str:
+    """The product code for a service name (FWM, DWM) or a product code (PD002, PD006).
+
+    Other PDnnn codes pass through unchanged, for products newer than this client; DoveRunner answers A4002
+    to one it does not support.
+    """
+    text = value.strip().upper()
+    for service in Service:
+        if text in (service.name, service.value):
+            return service.value
+    if _PRODUCT_CODE.match(text):
+        return text
+    raise ValueError(f"unknown DoveRunner service {value!r}: use FWM (PD002) or DWM (PD006)")
 
 
 class Outcome(StrEnum):

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from doverunner.codes import DEFAULT_SERVICE, Service
+from doverunner.codes import DEFAULT_SERVICE, service_code
 from doverunner.crypto import site_key_bytes
 from doverunner.errors import ConfigurationError
 
@@ -19,8 +19,14 @@ class Credentials:
     """The site key, access key and account id. Their repr shows none of them."""
 
     site_key: str = field(repr=False)
-    access_key: str = field(repr=False)
+    access_key: str = field(repr=False)  # the site access key: part of every request hash
     account_id: str = field(repr=False)
+    # The token API takes the account's access key; DoveRunner consoles usually show one key for both.
+    account_access_key: str | None = field(default=None, repr=False)
+
+    @property
+    def token_access_key(self) -> str:
+        return self.account_access_key or self.access_key
 
     def __post_init__(self) -> None:
         for name in ("site_key", "access_key", "account_id"):
@@ -41,7 +47,8 @@ class Credentials:
                 missing.append(prefix + name.upper())
         if missing:
             raise ConfigurationError("missing DoveRunner setting(s): " + ", ".join(missing))
-        return cls(**found)
+        account_access_key = values.get(prefix + "ACCOUNT_ACCESS_KEY") or values.get("account_access_key")
+        return cls(**found, account_access_key=account_access_key or None)
 
 
 @dataclass(frozen=True)
@@ -50,7 +57,7 @@ class ClientConfig:
 
     site_id: str
     api_url: str = DEFAULT_API_URL
-    service: Service = DEFAULT_SERVICE
+    service: str = DEFAULT_SERVICE  # product code, PD002 (FWM) by default
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
     upload_read_timeout: float = 120.0
@@ -68,6 +75,10 @@ class ClientConfig:
         if not self.api_url.startswith(("http://", "https://")):
             raise ConfigurationError(f"the DoveRunner API URL must start with http:// or https://: {self.api_url!r}")
         object.__setattr__(self, "api_url", self.api_url.rstrip("/"))
+        try:
+            object.__setattr__(self, "service", service_code(self.service))
+        except ValueError as exc:
+            raise ConfigurationError(str(exc)) from None
         if self.max_attempts < 1:
             raise ConfigurationError("max_attempts must be at least 1")
 
@@ -76,13 +87,12 @@ class ClientConfig:
         site_id = values.get(prefix + "SITE_ID", "")
         if not site_id:
             raise ConfigurationError(f"missing DoveRunner setting: {prefix}SITE_ID")
-        service_text = values.get(prefix + "SERVICE", "")
-        try:
-            service = Service.parse(service_text) if service_text else DEFAULT_SERVICE
-        except ValueError as exc:
-            raise ConfigurationError(f"{prefix}SERVICE: {exc}") from exc
+        apidata_in = (values.get(prefix + "APIDATA_IN") or "header").lower()
+        if apidata_in not in ("header", "query"):
+            raise ConfigurationError(f"{prefix}APIDATA_IN must be header or query, got {apidata_in!r}")
         return cls(
             site_id=site_id,
             api_url=values.get(prefix + "API_URL") or DEFAULT_API_URL,
-            service=service,
+            service=values.get(prefix + "SERVICE") or DEFAULT_SERVICE,
+            apidata_in_query=apidata_in == "query",
         )
