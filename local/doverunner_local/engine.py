@@ -214,7 +214,7 @@ class Emulator:
             self.uploads: dict[str, UploadSlot] = {}
             self.requests_seen: list[dict[str, Any]] = []
             self.deliveries: list[dict[str, Any]] = []
-            self.tokens_not_before = 0.0
+            self.token_generation = 0
             self._next_id = 1000
             self._next_noti = 1
             for mark, data in DEFAULT_SESSIONS:
@@ -264,6 +264,7 @@ class Emulator:
             "iat": int(now),
             "exp": int(now + self.config.token_ttl_seconds),
             "jti": uuid.uuid4().hex,
+            "gen": self.token_generation,
         }
         return "Bearer " + self._jwt(claims)
 
@@ -291,14 +292,15 @@ class Emulator:
             raise ApiFailure("A9001", "the token cannot be decoded", 401) from exc
         if not hmac.compare_digest(signature, expected):
             raise ApiFailure("A9002", "the token signature is not valid", 401)
-        if claims.get("exp", 0) <= time.time() or claims.get("iat", 0) < self.tokens_not_before:
+        if claims.get("exp", 0) <= time.time() or claims.get("gen") != self.token_generation:
             raise ApiFailure("A9002", "the token has expired", 401)
         if claims.get("site_id") != site_id:
             raise ApiFailure("A9002", "the token was issued for another site", 401)
 
     def expire_tokens(self) -> None:
         """Every token issued so far stops working (admin: simulates expiry)."""
-        self.tokens_not_before = time.time() + 1
+        with self._lock:
+            self.token_generation += 1
 
     # ---- validation shared by the APIs --------------------------------------------------------------------
 

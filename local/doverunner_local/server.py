@@ -179,7 +179,7 @@ class Handler(BaseHTTPRequestHandler):
         authorization = self.headers.get("Authorization")
         method = self.command
         if match := _TOKEN.match(path):
-            entry["operation"] = "token"
+            entry["operation"] = "auth"
             self._expect(method, "GET")
             return 200, _ok(data={"token": emulator.issue_token(match["site"], authorization)})
         if match := _VERIFY.match(path):

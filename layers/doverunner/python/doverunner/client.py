@@ -323,7 +323,7 @@ class DoveRunnerClient:
                     return UploadReceipt(final_title, size, detection)
                 if start is None or attempt == attempts:
                     raise
-                log.warning("DoveRunner upload: %s; uploading again (attempt %d of %d)", exc, attempt + 1, attempts)
+                log.warning("%s; uploading again (attempt %d of %d)", exc, attempt + 1, attempts)
                 stream.seek(start)
         detection = self.find_detection_by_title(final_title, service=service, timeout=find_timeout)
         return UploadReceipt(final_title, sent, detection)

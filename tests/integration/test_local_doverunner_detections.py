@@ -1,0 +1,171 @@
+"""Detections move through the guide's statuses and end as the video itself decides."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from doverunner import DoveRunnerClient
+from doverunner_local.server import LocalDoveRunner
+
+FAILED_BY_ANALYSIS = ["D000", "D002", "D003", "D004", "D005", "D006", "D007", "D008", "D009", "D012", "D013"]
+
+
+def run_url(client: DoveRunnerClient, url: str, title: str = "suspect") -> dict[str, object]:
+    detection_id = client.detect_url(title, url)
+    return client.wait(detection_id, interval=0.02, timeout=20).to_dict()
+
+
+def test_detection_walks_through_every_status_of_the_guide(
+    client: DoveRunnerClient, local_doverunner: LocalDoveRunner, sample: Callable[..., Path], file_server: str
+) -> None:
+    sample("a.mp4", mark="0000000000000001")
+
+    detection_id = client.detect_url("walk", f"{file_server}/a.mp4")
+    client.wait(detection_id, interval=0.02, timeout=20)
+
+    history = local_doverunner.emulator.detections[detection_id].history
+    assert [(h["detect_status"], h["detect_progress_status"]) for h in history] == [
+        ("FD001", ""),
+        ("FD002", "FD210"),
+        ("FD002", "FD220"),
+        ("FD003", "FD311"),
+        ("FD003", "FD312"),
+        ("FD004", "FD400"),
+    ]
+
+
+def test_video_with_a_known_sessions_mark_reports_that_session(
+    client: DoveRunnerClient, sample: Callable[..., Path], file_server: str
+) -> None:
+    sample("pirated.mkv", mark="00000000000000ff", size=300_000)
+
+    result = run_url(client, f"{file_server}/pirated.mkv")
+
+    assert result["watermark_found"] is True
+    assert result["wm_key"] == "00000000000000ff"
+    assert "sess-1255" in str(result["wm_data"])
+
+
+def test_video_with_a_mark_of_no_known_session_completes_without_session_data(
+    client: DoveRunnerClient, sample: Callable[..., Path], file_server: str
+) -> None:
+    sample("a.mov", mark="0000000000abcdef")
+
+    result = run_url(client, f"{file_server}/a.mov")
+
+    assert (result["detect_status"], result["wm_key"], result["wm_data"]) == ("FD004", "0000000000abcdef", "")
+
+
+def test_video_without_a_mark_completes_with_no_watermark(
+    client: DoveRunnerClient, sample: Callable[..., Path], file_server: str
+) -> None:
+    sample("clean.mp4")
+
+    result = run_url(client, f"{file_server}/clean.mp4")
+
+    assert (result["detect_status"], result["watermark_found"]) == ("FD004", False)
+
+
+@pytest.mark.parametrize("d_code", FAILED_BY_ANALYSIS)
+def test_analysis_failure_ends_in_fd007_with_its_d_code(
+    client: DoveRunnerClient, sample: Callable[..., Path], file_server: str, d_code: str
+) -> None:
+    sample("bad.mp4", fail=d_code)
+
+    result = run_url(client, f"{file_server}/bad.mp4")
+
+    assert (result["detect_status"], result["detect_progress_status"], result["error_code"]) == ("FD007", "FD700", d_code)
+    assert result["failure"]["description"]  # type: ignore[index]
+
+
+def test_unreachable_video_ends_in_fd006_d001(client: DoveRunnerClient, file_server: str) -> None:
+    result = run_url(client, f"{file_server}/missing.mp4")
+
+    assert (result["detect_status"], result["error_code"]) == ("FD006", "D001")
+
+
+def test_video_url_with_another_extension_ends_in_d010(
+    client: DoveRunnerClient, sample: Callable[..., Path], file_server: str
+) -> None:
+    sample("clip.mp4").rename(Path(str(sample("x.mp4")).replace("x.mp4", "clip.avi")))
+
+    result = run_url(client, f"{file_server}/clip.avi")
+
+    assert (result["detect_status"], result["error_code"]) == ("FD006", "D010")
+
+
+def test_file_that_is_no_video_container_ends_in_d011(
+    client: DoveRunnerClient, tmp_path: Path, file_server: str
+) -> None:
+    (tmp_path / "text.mp4").write_text("this is not a video " * 100)
+
+    result = run_url(client, f"{file_server}/text.mp4")
+
+    assert (result["detect_status"], result["error_code"]) == ("FD006", "D011")
+
+
+def test_marker_split_across_download_chunks_is_still_found(
+    client: DoveRunnerClient, tmp_path: Path, file_server: str
+) -> None:
+    body = b"\x00\x00\x00\x18ftypisom" + b"\x00" * (64 * 1024 - 20) + b"DRSIM:MARK=0000000000000002;" + b"\x00" * 100
+    (tmp_path / "split.mp4").write_bytes(body)
+
+    assert run_url(client, f"{file_server}/split.mp4")["wm_key"] == "0000000000000002"
+
+
+def test_admin_outcome_overrides_what_the_video_says(
+    client: DoveRunnerClient, local_doverunner: LocalDoveRunner, sample: Callable[..., Path], file_server: str
+) -> None:
+    sample("a.mp4", mark="0000000000000001")
+    local_doverunner.emulator.add_outcome("forced", fail="D008")
+
+    result = run_url(client, f"{file_server}/a.mp4", title="a forced failure")
+
+    assert result["error_code"] == "D008"
+
+
+def test_live_stream_detection_reads_the_manifest_and_its_segments(
+    client: DoveRunnerClient, tmp_path: Path, file_server: str
+) -> None:
+    (tmp_path / "seg0.ts").write_bytes(b"\x47" + b"\x00" * 187 + b"\x47" + b"\x00" * 500)
+    (tmp_path / "seg1.ts").write_bytes(b"\x47" + b"\x00" * 200 + b"DRSIM:MARK=0000000000000001;")
+    (tmp_path / "media.m3u8").write_text("#EXTM3U\n#EXT-X-TARGETDURATION:6\n#EXTINF:6,\nseg0.ts\n#EXTINF:6,\nseg1.ts\n")
+    (tmp_path / "master.m3u8").write_text("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=2000000\nmedia.m3u8\n")
+
+    detection_id = client.detect_live("live channel", f"{file_server}/master.m3u8")
+    result = client.wait(detection_id, interval=0.02, timeout=20)
+
+    assert (result.req_type, result.wm_key) == ("stream", "0000000000000001")
+
+
+def test_live_stream_that_is_no_hls_manifest_ends_in_d011(client: DoveRunnerClient, tmp_path: Path, file_server: str) -> None:
+    (tmp_path / "not.m3u8").write_text("hello")
+
+    result = client.wait(client.detect_live("live", f"{file_server}/not.m3u8"), interval=0.02, timeout=20)
+
+    assert result.error_code == "D011"
+
+
+def test_revoke_token_of_a_known_session_verifies(client: DoveRunnerClient, local_doverunner: LocalDoveRunner) -> None:
+    token = local_doverunner.emulator.sessions["0000000000000001"].revoke_token
+
+    assert client.verify_token(token).is_valid is True
+
+
+def test_unknown_revoke_token_does_not_verify(client: DoveRunnerClient) -> None:
+    assert client.verify_token("bm90LWEtdG9rZW4=").is_valid is False
+
+
+def test_session_added_through_the_admin_surface_is_found_and_verifies(
+    client: DoveRunnerClient, local_doverunner: LocalDoveRunner, sample: Callable[..., Path], file_server: str
+) -> None:
+    local_doverunner.emulator.add_session("1234567890abcdef", "session_id=s-9", revoke_token="Ab+/Cd==")
+    sample("a.mp4", mark="1234567890abcdef")
+
+    result = run_url(client, f"{file_server}/a.mp4")
+
+    assert result["wm_data"] == "session_id=s-9"
+    assert client.verify_token("Ab+/Cd==").is_valid is True
