@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from doverunner import ClientConfig, Credentials, DoveRunnerClient
 from doverunner.auth import clear_token_cache
 from doverunner_cli.main import main as cli_main
@@ -109,7 +108,7 @@ def sample(tmp_path: Path) -> Callable[..., Path]:
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
@@ -128,7 +127,9 @@ def file_server(tmp_path: Path) -> Iterator[str]:
 def sample_stream() -> Callable[..., io.BytesIO]:
     """A sample video in memory: sample_stream("mp4", size=..., mark=..., fail=...)."""
 
-    def make(kind: str = "mp4", *, size: int = 64 * 1024, mark: str | None = None, fail: str | None = None) -> io.BytesIO:
+    def make(
+        kind: str = "mp4", *, size: int = 64 * 1024, mark: str | None = None, fail: str | None = None
+    ) -> io.BytesIO:
         buffer = io.BytesIO()
         write_sample(buffer, kind, size, mark=mark, fail=fail)
         buffer.seek(0)

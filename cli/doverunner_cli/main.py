@@ -118,7 +118,10 @@ def _detect_result(
     result: dict[str, Any] = {"detection_id": detection_id, **extra}
     if args.wait:
         final = client.wait(
-            detection_id, service=_service(args), timeout=args.timeout, interval=args.interval,
+            detection_id,
+            service=_service(args),
+            timeout=args.timeout,
+            interval=args.interval,
             on_change=_status_printer(err),
         )
         result["detection"] = final.to_dict()
@@ -188,7 +191,10 @@ def cmd_detail(client: DoveRunnerClient, args: argparse.Namespace, err: TextIO) 
 
 def cmd_wait(client: DoveRunnerClient, args: argparse.Namespace, err: TextIO) -> Any:
     return client.wait(
-        args.detection_id, service=_service(args), timeout=args.timeout, interval=args.interval,
+        args.detection_id,
+        service=_service(args),
+        timeout=args.timeout,
+        interval=args.interval,
         on_change=_status_printer(err),
     ).to_dict()
 
@@ -281,7 +287,10 @@ def build_parser() -> argparse.ArgumentParser:
     detect = commands.add_parser("detect", help="request a detection").add_subparsers(
         dest="kind", required=True, metavar="KIND"
     )
-    for kind, help_text in (("url", "a video DoveRunner downloads from a URL"), ("live", "a live HLS stream")):
+    for kind, help_text in (
+        ("url", "a video DoveRunner downloads from a URL"),
+        ("live", "a live HLS stream"),
+    ):
         p = detect.add_parser(kind, parents=[leaf], help=help_text)
         p.add_argument("--title", required=True)
         p.add_argument("--file-path", required=True, help="the video URL" if kind == "url" else "the .m3u8 URL")

@@ -27,7 +27,7 @@ CLI = shutil.which("doverunner") or str(Path(sys.executable).with_name("doverunn
 
 
 class _QuietFiles(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
@@ -84,11 +84,35 @@ def main(argv: list[str] | None = None) -> int:
         print(f"suspect videos in {work}, also served at {base}")
 
         interval = str(max(0.2, args.step_seconds / 2))
-        upload = _run(env, "detect", "upload", str(pirated), "--title", "Pirated copy", "--wait", "--interval", interval)
-        _run(env, "detect", "url", "--title", "Clean rip", "--file-path", f"{base}/clean-rip.mkv",
-             "--wait", "--interval", interval, show=False)
-        _run(env, "detect", "url", "--title", "Shaky cam", "--file-path", f"{base}/shaky-cam.mov",
-             "--wait", "--interval", interval, show=False)
+        upload = _run(
+            env, "detect", "upload", str(pirated), "--title", "Pirated copy", "--wait", "--interval", interval
+        )
+        _run(
+            env,
+            "detect",
+            "url",
+            "--title",
+            "Clean rip",
+            "--file-path",
+            f"{base}/clean-rip.mkv",
+            "--wait",
+            "--interval",
+            interval,
+            show=False,
+        )
+        _run(
+            env,
+            "detect",
+            "url",
+            "--title",
+            "Shaky cam",
+            "--file-path",
+            f"{base}/shaky-cam.mov",
+            "--wait",
+            "--interval",
+            interval,
+            show=False,
+        )
         listing = _run(env, "list", "--all", show=False)
         print(f"  {listing['total_count']} detections listed")
         details = [_run(env, "detail", str(d["detection_id"]), show=False) for d in listing["detections"]]

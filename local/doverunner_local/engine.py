@@ -23,8 +23,8 @@ from typing import Any
 from urllib.parse import urljoin, urlparse
 
 import requests
-
 from doverunner.codes import DETECTION_FAILURE_CODES, describe_error
+
 from doverunner_local.config import EmulatorConfig
 from doverunner_local.content import ContentInspector, Inspection
 
@@ -171,9 +171,12 @@ class UploadSlot:
     expires_at: float  # wall clock
 
 
-def revoke_token_for(mark: str, secret: str = "local-doverunner") -> str:
+_TOKEN_SEED = b"local-doverunner"  # fixed, so the demo sessions' tokens are the same in every run
+
+
+def revoke_token_for(mark: str) -> str:
     """A session's revoke token: standard base64, so it can hold '+', '/' and '=' as real ones do."""
-    digest = hmac.new(secret.encode(), mark.encode(), hashlib.sha256).digest()[:20]
+    digest = hmac.new(_TOKEN_SEED, mark.encode(), hashlib.sha256).digest()[:20]
     return base64.b64encode(digest).decode("ascii")
 
 
@@ -399,7 +402,8 @@ class Emulator:
             self.uploads[upload_id] = slot
         expires = int(slot.expires_at)
         signature = self._upload_signature(upload_id, expires)
-        return f"{self.public_url}/upload/{site_id}/{upload_id}.{extension}?X-Amz-Expires={expires}&X-Amz-Signature={signature}"
+        query = f"X-Amz-Expires={expires}&X-Amz-Signature={signature}"
+        return f"{self.public_url}/upload/{site_id}/{upload_id}.{extension}?{query}"
 
     def _upload_signature(self, upload_id: str, expires: int) -> str:
         return hmac.new(self._jwt_secret, f"{upload_id}:{expires}".encode(), hashlib.sha256).hexdigest()
@@ -644,7 +648,9 @@ class Emulator:
     # ---- notifications ------------------------------------------------------------------------------------
 
     def register_notification(self, site_id: str, payload: dict[str, Any]) -> int:
-        values = {name: self._text(payload, name) for name in ("noti_name", "aws_arn", "aws_access_key", "aws_secret_key")}
+        values = {
+            name: self._text(payload, name) for name in ("noti_name", "aws_arn", "aws_access_key", "aws_secret_key")
+        }
         if not _SNS_ARN.match(values["aws_arn"]):
             raise ApiFailure("A4030", "aws_arn is not an SNS topic ARN")
         with self._lock:
@@ -691,7 +697,10 @@ class Emulator:
             if record.detect_status == "FD004" and record.revoke_token:
                 return {"revoke_token": record.revoke_token, "site_id": record.site_id}
             return None
-        message: dict[str, Any] = {"detection_id": record.detection_id, "detection_status": record.detect_status}
+        message: dict[str, Any] = {
+            "detection_id": record.detection_id,
+            "detection_status": record.detect_status,
+        }
         if record.detect_status == "FD004":
             if record.revoke_token:
                 message["forensic_mark"] = record.wm_key

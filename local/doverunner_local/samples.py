@@ -46,9 +46,7 @@ def header(kind: str, tag: bytes) -> bytes:
     raise ValueError(f"unsupported sample kind {kind!r}: use mp4, mov or mkv")
 
 
-def write_sample(
-    out: BinaryIO, kind: str, size: int, *, mark: str | None = None, fail: str | None = None
-) -> int:
+def write_sample(out: BinaryIO, kind: str, size: int, *, mark: str | None = None, fail: str | None = None) -> int:
     """Writes a sample of about `size` bytes (at least its header) to `out`, in 1 MiB chunks; the bytes written."""
     head = header(kind, marker(mark=mark, fail=fail))
     out.write(head)
@@ -69,9 +67,7 @@ def write_sample(
     return written
 
 
-def make_sample(
-    path: Path | str, size: int = 256 * 1024, *, mark: str | None = None, fail: str | None = None
-) -> Path:
+def make_sample(path: Path | str, size: int = 256 * 1024, *, mark: str | None = None, fail: str | None = None) -> Path:
     """A sample file at `path`; the container follows its extension (.mp4, .mov, .mkv)."""
     target = Path(path)
     kind = target.suffix.lower().lstrip(".")

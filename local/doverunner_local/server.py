@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from doverunner import crypto
+
 from doverunner_local.config import EmulatorConfig
 from doverunner_local.content import ContentInspector
 from doverunner_local.engine import ApiFailure, Emulator, UploadRefused
@@ -33,7 +34,14 @@ _VERIFY = re.compile(r"^/api/v2/detect/(?P<site>[^/]+)/revoke-token/verify$")
 _DETECT = re.compile(r"^/api/v2/detect/(?P<site>[^/]+)/(?P<svc>[^/]+)/(?P<action>[a-z]+)$")
 _NOTI = re.compile(r"^/api/v2/noti/detect/(?P<site>[^/]+)(?:/(?P<noti>[^/]+))?$")
 _UPLOAD = re.compile(r"^/upload/(?P<site>[^/]+)/(?P<upload>[0-9a-f]{32})\.(?P<ext>[a-z0-9]+)$")
-_DETECT_METHODS = {"url": "POST", "live": "POST", "token": "POST", "list": "GET", "detail": "GET", "stop": "PUT"}
+_DETECT_METHODS = {
+    "url": "POST",
+    "live": "POST",
+    "token": "POST",
+    "list": "GET",
+    "detail": "GET",
+    "stop": "PUT",
+}
 _REDACT = ("aws_access_key", "aws_secret_key")
 
 
@@ -49,7 +57,7 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: LocalServer
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         # The request line's query string may hold a signature or pallycon-apidata: log the path only.
         log.debug("%s %s", self.command, urlsplit(self.path).path)
 
@@ -122,7 +130,10 @@ class Handler(BaseHTTPRequestHandler):
             self._inject_faults(path)
             status, response = self._route(path, query, body, entry)
         except ApiFailure as failure:
-            status, response = failure.http_status, {"error_code": failure.code, "error_message": failure.detail}
+            status, response = (
+                failure.http_status,
+                {"error_code": failure.code, "error_message": failure.detail},
+            )
         except _Injected as injected:
             entry.update(status=injected.status, injected=True)
             self.emulator.record_request(entry)
@@ -255,9 +266,7 @@ class Handler(BaseHTTPRequestHandler):
     # ---- the signed upload URL ------------------------------------------------------------------------------
 
     def _s3_error(self, status: int, code: str, message: str) -> None:
-        body = (
-            f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code><Message>{message}</Message></Error>'
-        )
+        body = f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code><Message>{message}</Message></Error>'
         self.close_connection = True
         self._send(status, body.encode(), "application/xml")
 
@@ -300,8 +309,15 @@ class Handler(BaseHTTPRequestHandler):
         inspection = inspector.result()
         detection_id = self.emulator.register_upload(slot, inspection)
         self.emulator.record_request(
-            {"method": "PUT", "path": "/upload", "operation": "upload", "status": 200, "bytes": received,
-             "detection_id": detection_id, "at": datetime.now(UTC).isoformat()}
+            {
+                "method": "PUT",
+                "path": "/upload",
+                "operation": "upload",
+                "status": 200,
+                "bytes": received,
+                "detection_id": detection_id,
+                "at": datetime.now(UTC).isoformat(),
+            }
         )
         self._send(200, b"", "application/xml", {"ETag": f'"{inspection.sha256[:32]}"'})
 
@@ -317,7 +333,6 @@ class Handler(BaseHTTPRequestHandler):
     # ---- admin ----------------------------------------------------------------------------------------------
 
     def _admin(self, path: str) -> None:
-        emulator = self.emulator
         raw = self._body()
         try:
             payload = json.loads(raw) if raw else {}
@@ -421,7 +436,9 @@ class LocalServer(ThreadingHTTPServer):
             elif key in _SETTABLE:
                 setattr(config, key, value)
                 if key == "aws_endpoint_url":
-                    self.emulator.set_publisher(self._publisher_factory(value) if value and self._publisher_factory else None)
+                    self.emulator.set_publisher(
+                        self._publisher_factory(value) if value and self._publisher_factory else None
+                    )
             else:
                 raise ValueError(f"unknown setting {key!r}; settable: faults, {', '.join(_SETTABLE)}")
 

@@ -12,7 +12,6 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-
 from doverunner import crypto
 from doverunner_local.server import LocalDoveRunner
 
@@ -35,14 +34,33 @@ class Raw:
         body = requests.get(f"{self.url}/api/token/{SITE}/", headers={"Authorization": self.basic}, timeout=5).json()
         return str(body["data"]["token"])
 
-    def apidata(self, payload: dict[str, Any], *, site_key: str | None = None, access_key: str | None = None,
-                now: datetime | None = None, site: str = SITE) -> str:
+    def apidata(
+        self,
+        payload: dict[str, Any],
+        *,
+        site_key: str | None = None,
+        access_key: str | None = None,
+        now: datetime | None = None,
+        site: str = SITE,
+    ) -> str:
         return crypto.encode_api_data(
-            payload, site_id=site, site_key=site_key or self.site_key, access_key=access_key or self.access_key, now=now
+            payload,
+            site_id=site,
+            site_key=site_key or self.site_key,
+            access_key=access_key or self.access_key,
+            now=now,
         )
 
-    def call(self, method: str, path: str, payload: dict[str, Any] | None = None, *, token: str | None = None,
-             apidata: str | None = None, **json_body: Any) -> requests.Response:
+    def call(
+        self,
+        method: str,
+        path: str,
+        payload: dict[str, Any] | None = None,
+        *,
+        token: str | None = None,
+        apidata: str | None = None,
+        **json_body: Any,
+    ) -> requests.Response:
         headers = {"Authorization": token if token is not None else self.token()}
         if apidata is not None:
             headers["pallycon-apidata"] = apidata
@@ -196,14 +214,14 @@ def test_service_not_enabled_for_the_site_is_a1108(raw: Raw, local_doverunner: L
     assert code(raw.call("GET", f"/api/v2/detect/{SITE}/PD006/list", {})) == "A1108"
 
 
-@pytest.mark.parametrize(
-    "payload", [{"file_path": "http://x/a.mp4"}, {"title": "", "file_path": "http://x/a.mp4"}]
-)
+@pytest.mark.parametrize("payload", [{"file_path": "http://x/a.mp4"}, {"title": "", "file_path": "http://x/a.mp4"}])
 def test_url_detection_without_a_title_is_a1000(raw: Raw, payload: dict[str, Any]) -> None:
     assert code(raw.call("POST", f"/api/v2/detect/{SITE}/PD002/url", payload)) == "A1000"
 
 
-@pytest.mark.parametrize("payload", [{"title": "t"}, {"title": "t", "file_path": ""}, {"title": "t", "file_path": "  "}])
+@pytest.mark.parametrize(
+    "payload", [{"title": "t"}, {"title": "t", "file_path": ""}, {"title": "t", "file_path": "  "}]
+)
 def test_url_detection_without_a_file_path_is_a4005(raw: Raw, payload: dict[str, Any]) -> None:
     assert code(raw.call("POST", f"/api/v2/detect/{SITE}/PD002/url", payload)) == "A4005"
 
@@ -241,14 +259,18 @@ def test_detection_quota_refuses_past_the_limit_with_a4019(raw: Raw, local_dover
     local_doverunner.config.detection_quota = 1
     raw.call("POST", f"/api/v2/detect/{SITE}/PD002/token", {"title": "t", "file_extension": "mp4"})
 
-    assert code(raw.call("POST", f"/api/v2/detect/{SITE}/PD002/token", {"title": "u", "file_extension": "mp4"})) == "A4019"
+    assert (
+        code(raw.call("POST", f"/api/v2/detect/{SITE}/PD002/token", {"title": "u", "file_extension": "mp4"})) == "A4019"
+    )
 
 
 # ---- stop ----------------------------------------------------------------------------------------------------
 
 
 def test_stopping_a_finished_detection_is_a4028(raw: Raw, local_doverunner: LocalDoveRunner) -> None:
-    created = raw.call("POST", f"/api/v2/detect/{SITE}/PD002/url", {"title": "t", "file_path": "http://127.0.0.1:9/a.mp4"})
+    created = raw.call(
+        "POST", f"/api/v2/detect/{SITE}/PD002/url", {"title": "t", "file_path": "http://127.0.0.1:9/a.mp4"}
+    )
     wait_terminal(local_doverunner)
 
     r = raw.call("PUT", f"/api/v2/detect/{SITE}/PD002/stop", {"detection_id": created.json()["detection_id"]})
@@ -258,7 +280,9 @@ def test_stopping_a_finished_detection_is_a4028(raw: Raw, local_doverunner: Loca
 
 def test_stopping_a_running_detection_cancels_it(raw: Raw, local_doverunner: LocalDoveRunner) -> None:
     local_doverunner.config.step_seconds = 0.5
-    created = raw.call("POST", f"/api/v2/detect/{SITE}/PD002/url", {"title": "t", "file_path": "http://127.0.0.1:9/a.mp4"})
+    created = raw.call(
+        "POST", f"/api/v2/detect/{SITE}/PD002/url", {"title": "t", "file_path": "http://127.0.0.1:9/a.mp4"}
+    )
     detection_id = created.json()["detection_id"]
 
     stopped = raw.call("PUT", f"/api/v2/detect/{SITE}/PD002/stop", {"detection_id": detection_id})
@@ -271,7 +295,12 @@ def test_stopping_a_running_detection_cancels_it(raw: Raw, local_doverunner: Loc
 
 # ---- notifications -------------------------------------------------------------------------------------------
 
-NOTI = {"noti_name": "n", "aws_arn": "arn:aws:sns:ap-northeast-2:123456789012:revoke", "aws_access_key": "AK", "aws_secret_key": "SK"}
+NOTI = {
+    "noti_name": "n",
+    "aws_arn": "arn:aws:sns:ap-northeast-2:123456789012:revoke",
+    "aws_access_key": "AK",
+    "aws_secret_key": "SK",
+}
 
 
 def test_second_notification_registration_is_a4029(raw: Raw) -> None:
@@ -283,7 +312,12 @@ def test_second_notification_registration_is_a4029(raw: Raw) -> None:
 
 @pytest.mark.parametrize(
     "arn",
-    ["arn:aws:sqs:us-east-1:123456789012:q", "arn:aws:sns:us-east-1:1234:t", "topic", "arn:aws:sns:us-east-1:123456789012:"],
+    [
+        "arn:aws:sqs:us-east-1:123456789012:q",
+        "arn:aws:sns:us-east-1:1234:t",
+        "topic",
+        "arn:aws:sns:us-east-1:123456789012:",
+    ],
 )
 def test_malformed_sns_arn_is_a4030(raw: Raw, arn: str) -> None:
     assert code(raw.call("POST", f"/api/v2/noti/detect/{SITE}", {**NOTI, "aws_arn": arn})) == "A4030"
@@ -377,7 +411,9 @@ def test_signed_url_with_a_tampered_signature_is_refused(raw: Raw) -> None:
     assert b"SignatureDoesNotMatch" in body
 
 
-def test_curl_upload_file_works_against_the_signed_url(raw: Raw, local_doverunner: LocalDoveRunner, tmp_path: Any) -> None:
+def test_curl_upload_file_works_against_the_signed_url(
+    raw: Raw, local_doverunner: LocalDoveRunner, tmp_path: Any
+) -> None:
     import shutil
     import subprocess
 

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
 from doverunner import DoveRunnerClient
 from doverunner_local.server import LocalDoveRunner
 
@@ -77,7 +76,11 @@ def test_analysis_failure_ends_in_fd007_with_its_d_code(
 
     result = run_url(client, f"{file_server}/bad.mp4")
 
-    assert (result["detect_status"], result["detect_progress_status"], result["error_code"]) == ("FD007", "FD700", d_code)
+    assert (result["detect_status"], result["detect_progress_status"], result["error_code"]) == (
+        "FD007",
+        "FD700",
+        d_code,
+    )
     assert result["failure"]["description"]  # type: ignore[index]
 
 
@@ -141,7 +144,9 @@ def test_live_stream_detection_reads_the_manifest_and_its_segments(
     assert (result.req_type, result.wm_key) == ("stream", "0000000000000001")
 
 
-def test_live_stream_that_is_no_hls_manifest_ends_in_d011(client: DoveRunnerClient, tmp_path: Path, file_server: str) -> None:
+def test_live_stream_that_is_no_hls_manifest_ends_in_d011(
+    client: DoveRunnerClient, tmp_path: Path, file_server: str
+) -> None:
     (tmp_path / "not.m3u8").write_text("hello")
 
     result = client.wait(client.detect_live("live", f"{file_server}/not.m3u8"), interval=0.02, timeout=20)

@@ -11,7 +11,6 @@ from typing import Any
 
 import boto3
 import pytest
-
 from doverunner import DoveRunnerClient
 from doverunner_local.publisher import sns_publisher
 from doverunner_local.server import LocalDoveRunner
@@ -40,7 +39,12 @@ class Topic:
 @pytest.fixture
 def topic(moto_endpoint: str, local_doverunner: LocalDoveRunner) -> Topic:
     """An SNS topic in the local AWS with an SQS queue subscribed, and the local DoveRunner publishing there."""
-    keys = {"region_name": REGION, "endpoint_url": moto_endpoint, "aws_access_key_id": "x", "aws_secret_access_key": "y"}
+    keys = {
+        "region_name": REGION,
+        "endpoint_url": moto_endpoint,
+        "aws_access_key_id": "x",
+        "aws_secret_access_key": "y",
+    }
     sns = boto3.client("sns", **keys)
     sqs = boto3.client("sqs", **keys)
     name = f"revoke-{time.monotonic_ns()}"
@@ -64,7 +68,11 @@ def finish(client: DoveRunnerClient, url: str) -> int:
 
 
 def test_watermark_found_publishes_fd004_with_the_sessions_token(
-    client: DoveRunnerClient, topic: Topic, local_doverunner: LocalDoveRunner, sample: Callable[..., Path], file_server: str
+    client: DoveRunnerClient,
+    topic: Topic,
+    local_doverunner: LocalDoveRunner,
+    sample: Callable[..., Path],
+    file_server: str,
 ) -> None:
     register(client, topic)
     sample("a.mp4", mark="0000000000000001")
@@ -100,7 +108,11 @@ def test_failed_detection_publishes_its_error_code_and_message(
 
 
 def test_version_1_0_message_carries_revoke_token_and_site_id(
-    client: DoveRunnerClient, topic: Topic, local_doverunner: LocalDoveRunner, sample: Callable[..., Path], file_server: str
+    client: DoveRunnerClient,
+    topic: Topic,
+    local_doverunner: LocalDoveRunner,
+    sample: Callable[..., Path],
+    file_server: str,
 ) -> None:
     local_doverunner.config.notification_version = "1.0"
     register(client, topic)
@@ -109,7 +121,10 @@ def test_version_1_0_message_carries_revoke_token_and_site_id(
     finish(client, f"{file_server}/a.mp4")
 
     assert topic.messages() == [
-        {"revoke_token": local_doverunner.emulator.sessions["0000000000000002"].revoke_token, "site_id": "DEMO"}
+        {
+            "revoke_token": local_doverunner.emulator.sessions["0000000000000002"].revoke_token,
+            "site_id": "DEMO",
+        }
     ]
 
 
@@ -148,7 +163,11 @@ def test_deleted_registration_stops_publishing(
 
 
 def test_publish_failure_is_recorded_not_lost(
-    client: DoveRunnerClient, local_doverunner: LocalDoveRunner, moto_endpoint: str, sample: Callable[..., Path], file_server: str
+    client: DoveRunnerClient,
+    local_doverunner: LocalDoveRunner,
+    moto_endpoint: str,
+    sample: Callable[..., Path],
+    file_server: str,
 ) -> None:
     local_doverunner.emulator.set_publisher(sns_publisher(moto_endpoint))
     client.register_notification("gone", "arn:aws:sns:ap-northeast-2:123456789012:no-such-topic", "a", "b")

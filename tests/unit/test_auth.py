@@ -8,7 +8,6 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-
 from doverunner import ClientConfig, Credentials
 from doverunner.auth import TokenProvider, basic_authorization, clear_token_cache, jwt_expiry
 from doverunner.transport import Transport
@@ -60,7 +59,9 @@ def test_token_api_gets_basic_base64_of_account_and_access_key() -> None:
 
 def test_account_access_key_is_used_for_the_token_when_it_differs() -> None:
     session = TokenSession(jwt(5000))
-    credentials = Credentials(site_key="k" * 32, access_key="site-access", account_id="acct", account_access_key="acct-key")
+    credentials = Credentials(
+        site_key="k" * 32, access_key="site-access", account_id="acct", account_access_key="acct-key"
+    )
 
     provider(session, credentials=credentials).get()
 

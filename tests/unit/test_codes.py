@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from doverunner.codes import (
     DETECTION_FAILURE_CODES,
     ERROR_CODES,
@@ -66,7 +65,9 @@ def test_terminal_statuses_say_how_the_detection_ended(code: str, outcome: Outco
     assert describe_status(code).outcome is outcome
 
 
-@pytest.mark.parametrize("code", ["FD001", "FD002", "FD210", "FD220", "FD003", "FD311", "FD312", "FD321", "FD322", "FD510"])
+@pytest.mark.parametrize(
+    "code", ["FD001", "FD002", "FD210", "FD220", "FD003", "FD311", "FD312", "FD321", "FD322", "FD510"]
+)
 def test_running_statuses_are_not_terminal(code: str) -> None:
     assert not describe_status(code).terminal
 
@@ -111,7 +112,9 @@ def test_undocumented_code_still_gets_a_readable_entry() -> None:
     assert "D2001" in describe_error("D2001").description
 
 
-@pytest.mark.parametrize(("given", "code"), [("FWM", "PD002"), ("dwm", "PD006"), ("PD002", "PD002"), ("PD009", "PD009")])
+@pytest.mark.parametrize(
+    ("given", "code"), [("FWM", "PD002"), ("dwm", "PD006"), ("PD002", "PD002"), ("PD009", "PD009")]
+)
 def test_service_names_and_product_codes_map_to_product_codes(given: str, code: str) -> None:
     assert service_code(given) == code
 

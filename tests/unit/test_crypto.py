@@ -8,10 +8,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from doverunner import ConfigurationError, crypto
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from doverunner import ConfigurationError, crypto
 
 SITE_KEY = "localdoverunnersitekey0123456789"
 ACCESS_KEY = "local-access-key-0123456789"
@@ -62,9 +61,7 @@ def test_hash_is_base64_of_binary_sha256_of_access_key_site_id_data_timestamp() 
 def test_header_is_base64_json_of_data_timestamp_and_hash() -> None:
     payload = json.loads(KOREAN_PAYLOAD)
 
-    header = crypto.encode_api_data(
-        payload, site_id=SITE_ID, site_key=SITE_KEY, access_key=ACCESS_KEY, now=FIXED_NOW
-    )
+    header = crypto.encode_api_data(payload, site_id=SITE_ID, site_key=SITE_KEY, access_key=ACCESS_KEY, now=FIXED_NOW)
 
     assert json.loads(base64.b64decode(header)) == {
         "data": KOREAN_CIPHERTEXT,

@@ -3,9 +3,9 @@
 Shipped in the shared Lambda layer; the operator CLI and the local DoveRunner build on it.
 """
 
+from doverunner.client import DoveRunnerClient, unique_title
 from doverunner.codes import DEFAULT_SERVICE, Outcome, Service, describe_error, describe_status, service_code
 from doverunner.config import DEFAULT_API_URL, ClientConfig, Credentials
-from doverunner.client import DoveRunnerClient, unique_title
 from doverunner.errors import (
     ConfigurationError,
     DetectionNotFoundError,

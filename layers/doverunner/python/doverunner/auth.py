@@ -106,7 +106,10 @@ class TokenProvider:
         code = str(body.get("error_code") or ("0000" if response.ok else f"HTTP{response.status_code}"))
         if code != "0000":
             raise DoveRunnerApiError(
-                code, str(body.get("error_message") or ""), http_status=response.status_code, operation="token"
+                code,
+                str(body.get("error_message") or ""),
+                http_status=response.status_code,
+                operation="token",
             )
         data = body.get("data")
         token = data.get("token") if isinstance(data, dict) else None

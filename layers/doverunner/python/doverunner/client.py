@@ -149,7 +149,13 @@ class DoveRunnerClient:
                 else:
                     headers["pallycon-apidata"] = encoded
             response = self._transport.request(
-                method, url, operation=operation, safe=safe, headers=headers, params=params, json_body=json_body
+                method,
+                url,
+                operation=operation,
+                safe=safe,
+                headers=headers,
+                params=params,
+                json_body=json_body,
             )
             body = self._json(response, operation)
             code = str(body.get("error_code") or ("0000" if response.ok else f"HTTP{response.status_code}"))
@@ -160,7 +166,10 @@ class DoveRunnerClient:
                 continue
             if code != "0000":
                 raise DoveRunnerApiError(
-                    code, str(body.get("error_message") or ""), http_status=response.status_code, operation=operation
+                    code,
+                    str(body.get("error_message") or ""),
+                    http_status=response.status_code,
+                    operation=operation,
                 )
             return body
         raise AssertionError("unreachable")  # pragma: no cover
@@ -196,20 +205,15 @@ class DoveRunnerClient:
             safe=True,
             json_body={"revoke_token": revoke_token},
         )
-        data = body.get("data") if isinstance(body.get("data"), dict) else {}
-        return TokenVerification(revoke_token=revoke_token, is_valid=bool(data.get("is_valid")))
+        return TokenVerification(revoke_token=revoke_token, is_valid=bool(_data(body).get("is_valid")))
 
     # ---- detection requests ---------------------------------------------------------------------------------
 
-    def detect_url(
-        self, title: str, file_path: str, *, demo: bool = False, service: str | None = None
-    ) -> int:
+    def detect_url(self, title: str, file_path: str, *, demo: bool = False, service: str | None = None) -> int:
         """Registers a detection of the video at `file_path` (a URL DoveRunner downloads); its detection id."""
         return self._create("detect by URL", self._detect_url(service, "url"), title, file_path, demo)
 
-    def detect_live(
-        self, title: str, file_path: str, *, demo: bool = False, service: str | None = None
-    ) -> int:
+    def detect_live(self, title: str, file_path: str, *, demo: bool = False, service: str | None = None) -> int:
         """Registers a detection of a live HLS stream (`file_path` is its .m3u8 manifest URL)."""
         return self._create("detect live stream", self._detect_url(service, "live"), title, file_path, demo)
 
@@ -222,8 +226,8 @@ class DoveRunnerClient:
             api_data={"title": title, "file_path": file_path, "demo_contents": demo},
         )
         detection_id = body.get("detection_id")
-        if detection_id is None and isinstance(body.get("data"), dict):
-            detection_id = body["data"].get("detection_id")
+        if detection_id is None:
+            detection_id = _data(body).get("detection_id")
         try:
             return int(str(detection_id))
         except ValueError:
@@ -240,7 +244,7 @@ class DoveRunnerClient:
             safe=True,
             api_data={"title": title, "file_extension": extension.lower().lstrip("."), "demo_contents": demo},
         )
-        url = body.get("upload_url") or (body.get("data") or {}).get("upload_url")
+        url = body.get("upload_url") or _data(body).get("upload_url")
         if not isinstance(url, str) or not url:
             raise TransportError("DoveRunner request upload URL: the response has no upload_url")
         return UploadTicket(url, title, extension, self._monotonic())
@@ -283,7 +287,8 @@ class DoveRunnerClient:
             )
         if body.sent != size:
             raise TransportError(
-                f"DoveRunner upload: the source ended after {body.sent} of {size} bytes", maybe_processed=False
+                f"DoveRunner upload: the source ended after {body.sent} of {size} bytes",
+                maybe_processed=False,
             )
         return body.sent
 
@@ -349,7 +354,7 @@ class DoveRunnerClient:
             if value not in REQ_TYPES:
                 raise ValueError(f"unknown request type {value!r}: use one of {', '.join(REQ_TYPES)}")
         payload: dict[str, Any] = {"site_id": self.config.site_id}
-        for name, value in (
+        filters: tuple[tuple[str, Any], ...] = (
             ("search_keyword", keyword),
             ("search_condition", condition),
             ("detect_status", status),
@@ -358,7 +363,8 @@ class DoveRunnerClient:
             ("page_unit", page_unit),
             ("page_index", page_index),
             ("time_zone", time_zone),
-        ):
+        )
+        for name, value in filters:
             if value is not None:
                 payload[name] = value
         if req_types:
@@ -485,8 +491,7 @@ class DoveRunnerClient:
 
     def list_notifications(self) -> list[Notification]:
         body = self._call("list notifications", "GET", self._noti_url(), safe=True, api_data={})
-        data = body.get("data") if isinstance(body.get("data"), dict) else {}
-        entries = data.get("noti_list")
+        entries = _data(body).get("noti_list")
         # The guide shows one object (a site has at most one); a list is accepted too.
         if isinstance(entries, dict):
             entries = [entries]
@@ -527,10 +532,14 @@ class DoveRunnerClient:
 
     @staticmethod
     def _noti_id(body: dict[str, Any], default: int | None = None) -> int:
-        data = body.get("data")
-        value = data.get("noti_id") if isinstance(data, dict) else None
+        value = _data(body).get("noti_id")
         try:
             return int(str(value if value is not None else default))
         except ValueError:
             raise TransportError("DoveRunner notification: the response has no noti_id") from None
 
+
+def _data(body: dict[str, Any]) -> dict[str, Any]:
+    """The response's `data` object, or an empty one when it has none."""
+    data = body.get("data")
+    return data if isinstance(data, dict) else {}

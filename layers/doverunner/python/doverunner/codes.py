@@ -14,7 +14,6 @@ class Service(StrEnum):
     DWM = "PD006"
 
 
-
 DEFAULT_SERVICE = Service.FWM.value
 _PRODUCT_CODE = re.compile(r"^PD\d{3}$")
 
@@ -307,7 +306,13 @@ ERROR_CODES: dict[str, ErrorInfo] = {
             False,
         ),
         # The client refreshes its token once on these before giving up.
-        ErrorInfo("A9001", "Token value is invalid", "jwt token value is invalid.", "Enter the basic token format.", True),
+        ErrorInfo(
+            "A9001",
+            "Token value is invalid",
+            "jwt token value is invalid.",
+            "Enter the basic token format.",
+            True,
+        ),
         ErrorInfo(
             "A9002",
             "Token payload value is invalid",

@@ -1,0 +1,90 @@
+"""What the bundled client layer holds, and how it is built."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from stack_synthesis import Synthesis
+
+from stacks.shared_layer import PACKAGE_SOURCE, PipLayerBundler, layer_requirements
+
+EM_AARCH64 = 183
+
+
+def _elf_machine(path: Path) -> int:
+    header = path.read_bytes()[:20]
+    assert header[:4] == b"\x7fELF", f"{path} is not an ELF file"
+    assert header[5] == 1, f"{path} is not little-endian"
+    return int.from_bytes(header[18:20], "little")
+
+
+def test_layer_holds_the_client_package(layer_bundle: Path) -> None:
+    bundled = layer_bundle / "python" / "doverunner"
+    assert (bundled / "client.py").is_file()
+    expected = sorted(p.relative_to(PACKAGE_SOURCE) for p in PACKAGE_SOURCE.rglob("*.py"))
+    assert sorted(p.relative_to(bundled) for p in bundled.rglob("*.py")) == expected
+
+
+def test_layer_holds_the_dependencies_pinned_in_pyproject(layer_bundle: Path) -> None:
+    site = layer_bundle / "python"
+    for package in ("requests", "cryptography", "aws_lambda_powertools"):
+        assert (site / package).is_dir(), package
+    for requirement in layer_requirements():
+        name, version = requirement.split("==")
+        assert (site / f"{name.replace('-', '_')}-{version}.dist-info").is_dir(), requirement
+
+
+def test_native_extensions_are_built_for_aarch64(layer_bundle: Path) -> None:
+    site = layer_bundle / "python"
+    assert _elf_machine(site / "cryptography" / "hazmat" / "bindings" / "_rust.abi3.so") == EM_AARCH64
+    shared_objects = list(site.rglob("*.so"))
+    assert {so.name: _elf_machine(so) for so in shared_objects} == {so.name: EM_AARCH64 for so in shared_objects}
+
+
+def test_layer_leaves_out_what_the_lambda_runtime_provides(layer_bundle: Path) -> None:
+    names = {p.name.lower() for p in (layer_bundle / "python").iterdir()}
+    assert not {n for n in names if n.startswith(("boto3", "botocore"))}
+    assert all("boto3" not in r for r in layer_requirements())
+
+
+def test_layer_has_no_bytecode_or_console_scripts(layer_bundle: Path) -> None:
+    # Host-built .pyc files would not match the runtime's Python; console scripts point at the host's.
+    assert not list(layer_bundle.rglob("__pycache__"))
+    assert not list(layer_bundle.rglob("*.pyc"))
+    assert not (layer_bundle / "python" / "bin").exists()
+
+
+def test_warm_cache_bundles_without_calling_pip(
+    synthesized: Synthesis, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given the cache the session synthesis filled, and a pip that must not run
+    def no_pip(*args: object, **kwargs: object) -> None:
+        raise AssertionError("pip was called although the cache holds the dependencies")
+
+    monkeypatch.setattr(subprocess, "run", no_pip)
+    bundler = PipLayerBundler(layer_requirements(), "manylinux2014_aarch64")
+
+    # when bundling again
+    assert bundler.try_bundle(str(tmp_path)) is True
+
+    # then the layer tree is complete
+    assert (tmp_path / "python" / "cryptography").is_dir()
+    assert (tmp_path / "python" / "doverunner" / "client.py").is_file()
+
+
+def test_asset_hash_follows_pins_platform_and_package_source(tmp_path: Path) -> None:
+    package = tmp_path / "doverunner"
+    shutil.copytree(PACKAGE_SOURCE, package, ignore=shutil.ignore_patterns("__pycache__"))
+    pins = layer_requirements()
+    base = PipLayerBundler(pins, "manylinux2014_aarch64", package_source=package).asset_hash
+
+    other_pins = PipLayerBundler([*pins[:-1], "aws-lambda-powertools==0.0.1"], "manylinux2014_aarch64", package)
+    other_platform = PipLayerBundler(pins, "manylinux2014_x86_64", package_source=package)
+    assert other_pins.asset_hash != base
+    assert other_platform.asset_hash != base
+
+    (package / "client.py").write_text((package / "client.py").read_text() + "\n# changed\n")
+    assert PipLayerBundler(pins, "manylinux2014_aarch64", package_source=package).asset_hash != base
