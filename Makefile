@@ -4,7 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
-.PHONY: setup demo test lint typecheck unit bench clean
+CDK := npx --yes aws-cdk@2.1148.1
+
+.PHONY: setup demo test lint typecheck bench synth deploy clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +31,12 @@ test: lint typecheck
 
 bench: setup
 	$(BIN)/python bench/upload_memory.py
+
+synth: setup
+	$(CDK) synth --quiet
+
+deploy: setup
+	$(CDK) deploy
 
 clean:
 	rm -rf $(VENV) cdk.out .cache .mypy_cache .ruff_cache .pytest_cache .hypothesis
