@@ -1,5 +1,8 @@
 """One upload in a fresh process, so its peak memory is its own: prints {"seconds", "max_rss_kib"} as JSON.
 
+Peak memory is the process's VmHWM: getrusage's ru_maxrss would carry over the parent's peak across fork and
+exec on Linux, hiding the child's own.
+
     python bench/upload_child.py MODE FILE      (DOVERUNNER_* variables point at a DoveRunner)
 
 MODE: "client" streams with DoveRunnerClient.upload; "read-all" is the naive baseline that reads the whole file
@@ -10,14 +13,19 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import sys
 import time
 from pathlib import Path
 
 import requests
-
 from doverunner import ClientConfig, Credentials, DoveRunnerClient
+
+
+def peak_rss_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise SystemExit("no VmHWM in /proc/self/status: peak memory needs Linux")
 
 
 def main() -> int:
@@ -34,7 +42,7 @@ def main() -> int:
         else:
             raise SystemExit(f"unknown mode {mode!r}")
     seconds = time.perf_counter() - started
-    print(json.dumps({"seconds": seconds, "max_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+    print(json.dumps({"seconds": seconds, "max_rss_kib": peak_rss_kib()}))
     return 0
 
 
