@@ -359,7 +359,7 @@ def upload_url(raw: Raw, extension: str = "mp4") -> str:
 
 def put(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
     parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=10)
     conn.putrequest("PUT", f"{parts.path}?{parts.query}")
     for name, value in headers.items():
         conn.putheader(name, value)

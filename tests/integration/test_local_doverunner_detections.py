@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from doverunner import DoveRunnerClient
+from doverunner_local.samples import make_sample
 from doverunner_local.server import LocalDoveRunner
 
 FAILED_BY_ANALYSIS = ["D000", "D002", "D003", "D004", "D005", "D006", "D007", "D008", "D009", "D012", "D013"]
@@ -174,3 +175,21 @@ def test_session_added_through_the_admin_surface_is_found_and_verifies(
 
     assert result["wm_data"] == "session_id=s-9"
     assert client.verify_token("Ab+/Cd==").is_valid is True
+
+
+def test_url_detection_downloads_a_presigned_url_of_a_local_s3(
+    client: DoveRunnerClient, moto_endpoint: str, tmp_path: Path
+) -> None:
+    import boto3
+
+    s3 = boto3.client(
+        "s3", region_name="us-east-1", endpoint_url=moto_endpoint, aws_access_key_id="x", aws_secret_access_key="y"
+    )
+    s3.create_bucket(Bucket="suspects")
+    path = make_sample(tmp_path / "leak.mp4", 200_000, mark="0000000000000001")
+    s3.upload_file(str(path), "suspects", "inbox/leak.mp4")
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": "suspects", "Key": "inbox/leak.mp4"}, ExpiresIn=300)
+
+    result = run_url(client, url)
+
+    assert (result["detect_status"], result["wm_key"]) == ("FD004", "0000000000000001")

@@ -50,6 +50,12 @@ def test_layer_leaves_out_what_the_lambda_runtime_provides(layer_bundle: Path) -
     assert all("boto3" not in r for r in layer_requirements())
 
 
+def test_operator_tools_and_the_local_doverunner_stay_out_of_the_layer(layer_bundle: Path) -> None:
+    names = {p.name for p in (layer_bundle / "python").iterdir()}
+
+    assert not names & {"doverunner_cli", "doverunner_local", "moto", "aws_cdk"}
+
+
 def test_layer_has_no_bytecode_or_console_scripts(layer_bundle: Path) -> None:
     # Host-built .pyc files would not match the runtime's Python; console scripts point at the host's.
     assert not list(layer_bundle.rglob("__pycache__"))

@@ -17,7 +17,7 @@ def response(status: int, body: Any = None, headers: dict[str, str] | None = Non
     r = requests.Response()
     r.status_code = status
     r._content = json.dumps(body).encode() if body is not None else b"oops"
-    r._content_consumed = True
+    r._content_consumed = True  # type: ignore[attr-defined]
     r.headers.update(headers or {})
     return r
 
