@@ -169,6 +169,7 @@ class UploadSlot:
     extension: str
     demo: bool
     expires_at: float  # wall clock
+    used: bool = False  # uploaded at least once: from then on its detections count, not the slot
 
 
 _TOKEN_SEED = b"local-doverunner"  # fixed, so the demo sessions' tokens are the same in every run
@@ -320,7 +321,9 @@ class Emulator:
     def _check_quota(self, site_id: str, service_code: str) -> None:
         used = sum(
             1 for d in self.detections.values() if d.site_id == site_id and d.service_code == service_code
-        ) + sum(1 for u in self.uploads.values() if u.site_id == site_id and u.service_code == service_code)
+        ) + sum(
+            1 for u in self.uploads.values() if u.site_id == site_id and u.service_code == service_code and not u.used
+        )
         if self.config.trial and used >= 2:
             raise ApiFailure("A4015")
         if self.config.detection_quota is not None and used >= self.config.detection_quota:
@@ -431,6 +434,7 @@ class Emulator:
             f"{slot.site_id}/upload/{slot.upload_id}.{slot.extension}",
         )
         record.inspection = inspection
+        slot.used = True
         self._start(record)
         return record.detection_id
 
@@ -662,6 +666,10 @@ class Emulator:
             self.notifications[record.noti_id] = record
         return record.noti_id
 
+    def list_notifications(self) -> list[NotificationRecord]:
+        with self._lock:
+            return list(self.notifications.values())
+
     def notification(self, noti_id: str) -> NotificationRecord:
         with self._lock:
             record = self.notifications.get(int(noti_id)) if noti_id.isdigit() else None
@@ -714,11 +722,9 @@ class Emulator:
 
     def _notify(self, record: DetectionRecord) -> None:
         message = self.notification_message(record)
-        with self._lock:
-            targets = list(self.notifications.values())
         if message is None:
             return
-        for target in targets:
+        for target in self.list_notifications():
             delivery: dict[str, Any] = {
                 "noti_id": target.noti_id,
                 "aws_arn": target.aws_arn,

@@ -251,7 +251,7 @@ class Handler(BaseHTTPRequestHandler):
             if method == "POST":
                 return _ok(data={"noti_id": emulator.register_notification(site, payload)})
             if method == "GET":
-                entries = [n.public() for n in emulator.notifications.values()]
+                entries = [n.public() for n in emulator.list_notifications()]
                 # One registration per site: the guide shows noti_list as that one object.
                 return _ok(data={"total_count": len(entries), "noti_list": entries[0] if entries else None})
         else:

@@ -451,3 +451,12 @@ def test_admin_config_never_shows_the_site_or_access_key(local_doverunner: Local
 
     assert local_doverunner.config.site_key not in shown
     assert local_doverunner.config.access_key not in shown
+
+
+def test_quota_counts_an_uploaded_signed_url_once(raw: Raw, local_doverunner: LocalDoveRunner) -> None:
+    local_doverunner.config.detection_quota = 2
+    put(upload_url(raw), b"\x00\x00\x00\x18ftypisom", {"Content-Length": "12"})
+
+    second = raw.call("POST", f"/api/v2/detect/{SITE}/PD002/token", {"title": "u", "file_extension": "mp4"})
+
+    assert code(second) == "0000"
