@@ -605,7 +605,7 @@ class Emulator:
                 raise ApiFailure("A4009", f"detection {detection_id} not found")
             return record.detail()
 
-    def list(self, site_id: str, service_code: str, payload: dict[str, Any]) -> dict[str, Any]:
+    def list_detections(self, site_id: str, service_code: str, payload: dict[str, Any]) -> dict[str, Any]:
         if payload.get("site_id") not in (None, "", site_id):
             raise ApiFailure("A1003", "site_id does not match the path")
         keyword = payload.get("search_keyword") or ""

@@ -240,7 +240,7 @@ class Handler(BaseHTTPRequestHandler):
         if action == "token":
             return _ok(upload_url=emulator.issue_upload(site, service, payload))
         if action == "list":
-            return _ok(**emulator.list(site, service, payload))
+            return _ok(**emulator.list_detections(site, service, payload))
         if action == "detail":
             return _ok(data=emulator.detail(site, service, payload))
         return _ok(data=emulator.stop_detection(site, service, payload))
