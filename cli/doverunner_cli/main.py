@@ -361,6 +361,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--step-seconds", type=float, default=1.0, help="seconds between status changes")
     p.add_argument("--aws-endpoint-url", help="AWS endpoint for SNS notifications (e.g. a local moto)")
     p.add_argument("--site-id", help="site id it accepts (default DEMO)")
+    p.add_argument("--token-ttl", type=float, help="seconds a token stays valid (default 3600)")
+    p.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="fault injection, repeatable: error_rate, rate_limit_rate, latency_seconds, reset_upload_rate, seed...",
+    )
     p.set_defaults(handler=None)
     return parser
 

@@ -12,10 +12,24 @@ from doverunner_local.config import EmulatorConfig
 from doverunner_local.server import LocalDoveRunner
 
 
+def _setting(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep:
+        raise ValueError(f"{text!r} is not NAME=VALUE")
+    return name.strip(), value.strip()
+
+
 def run_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     config = EmulatorConfig(step_seconds=args.step_seconds, aws_endpoint_url=args.aws_endpoint_url)
     if args.site_id:
         config.site_id = args.site_id
+    if args.token_ttl is not None:
+        config.token_ttl_seconds = args.token_ttl
+    try:
+        config.faults.update(dict(_setting(text) for text in args.fault))
+    except ValueError as exc:
+        err.write(f"doverunner: --fault: {exc}\n")
+        return 2
     try:
         local = LocalDoveRunner(config, host=args.host, port=args.port)
     except OSError as exc:

@@ -409,3 +409,30 @@ def test_emulator_on_a_busy_port_says_so(local_doverunner: LocalDoveRunner) -> N
 
     assert done.returncode == 2
     assert "cannot listen" in done.stderr
+
+
+def test_emulator_command_takes_fault_settings() -> None:
+    process = subprocess.Popen(
+        [console(), "emulator", "--port", "0", "--fault", "latency_seconds=0.01", "--fault", "next_rate_limits=2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        started = json.loads(process.stdout.readline())
+        faults = requests.get(f"{started['admin_url']}/config", timeout=5).json()["faults"]
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=10)
+
+    assert (faults["latency_seconds"], faults["next_rate_limits"]) == (0.01, 2)
+
+
+def test_emulator_command_refuses_an_unknown_fault() -> None:
+    done = subprocess.run(
+        [console(), "emulator", "--port", "0", "--fault", "meteor_rate=1"], capture_output=True, text=True, timeout=30
+    )
+
+    assert done.returncode == 2
+    assert "unknown fault setting 'meteor_rate'" in done.stderr
