@@ -105,6 +105,8 @@ class PipLayerBundler:
             "--python-version",
             PYTHON_VERSION,
             "--only-binary=:all:",
+            # Every dependency is pinned in pyproject.toml; resolving would also pull in botocore.
+            "--no-deps",
         ]
         key_source = "\n".join([_BUILD_LAYOUT, *self.pip_target_args, *self.requirements])
         self.cache_key = hashlib.sha256(key_source.encode()).hexdigest()[:24]

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from doverunner import ClientConfig, Credentials, DoveRunnerClient
 from doverunner.auth import clear_token_cache
 from doverunner_cli.main import main as cli_main
@@ -141,8 +142,11 @@ def sample_stream() -> Callable[..., io.BytesIO]:
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     """A local AWS (moto server) for SNS and SQS."""
+    import logging
+
     from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

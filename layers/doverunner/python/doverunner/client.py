@@ -41,6 +41,22 @@ TOKEN_ERRORS = frozenset({"A9001", "A9002"})
 ProgressCallback = Callable[[int, int], None]
 
 
+def _opener(source: IO[bytes] | Callable[[], IO[bytes]]) -> tuple[Callable[[], IO[bytes]], bool]:
+    """A function giving the stream to send for each attempt, and whether a second attempt can be made."""
+    if not hasattr(source, "read"):
+        return source, True
+    stream: IO[bytes] = source  # type: ignore[assignment]
+    if not stream.seekable():
+        return (lambda: stream), False
+    start = stream.tell()
+
+    def rewound() -> IO[bytes]:
+        stream.seek(start)
+        return stream
+
+    return rewound, True
+
+
 def unique_title(title: str) -> str:
     """The title with a random suffix, so an upload's detection can be found again through the list API."""
     return f"{title} #{uuid.uuid4().hex[:12]}"
@@ -294,7 +310,7 @@ class DoveRunnerClient:
 
     def detect_upload(
         self,
-        stream: IO[bytes],
+        source: IO[bytes] | Callable[[], IO[bytes]],
         size: int,
         *,
         title: str,
@@ -303,35 +319,39 @@ class DoveRunnerClient:
         service: str | None = None,
         make_unique: bool = True,
         progress: ProgressCallback | None = None,
+        find: bool = True,
         find_timeout: float = 120.0,
         attempts: int = 3,
     ) -> UploadReceipt:
         """The whole upload flow: signed URL right before the upload, streamed upload, detection found by title.
 
+        `source` is a stream, or a function that opens one (called again for each attempt, e.g. an S3 body).
         The title gets a random suffix (unless `make_unique` is False) because the upload API returns no
         detection id. An upload that failed before its last byte was sent cannot have registered a detection,
-        so it is repeated with a fresh URL when the stream can be rewound; one that failed after may have, so
-        the detection is looked for instead of uploading twice.
+        so it is repeated with a fresh URL when the source can be read again; one that failed after may have,
+        so the detection is looked for (`find`) instead of uploading twice, and `UploadReceipt.complete` is None.
         """
         ext = extension.lower().lstrip(".")
         final_title = unique_title(title) if make_unique else title
-        start = stream.tell() if stream.seekable() else None
+        opener, repeatable = _opener(source)
         for attempt in range(1, attempts + 1):
             ticket = self.request_upload_url(final_title, ext, demo=demo, service=service)
+            stream = opener()
             try:
-                sent = self.upload(ticket, stream, size, progress=progress)
+                self.upload(ticket, stream, size, progress=progress)
                 break
             except (TransportError, UploadExpiredError) as exc:
                 if getattr(exc, "maybe_processed", False):
-                    log.warning("DoveRunner upload: failed after the last byte; looking for its detection")
-                    detection = self.find_detection_by_title(final_title, service=service, timeout=find_timeout)
-                    return UploadReceipt(final_title, size, detection)
-                if start is None or attempt == attempts:
+                    log.warning("DoveRunner upload: failed after the last byte; it may have registered")
+                    found = self._find(final_title, service, find, find_timeout)
+                    return UploadReceipt(final_title, size, found, complete=None)
+                if not repeatable or attempt == attempts:
                     raise
                 log.warning("%s; uploading again (attempt %d of %d)", exc, attempt + 1, attempts)
-                stream.seek(start)
-        detection = self.find_detection_by_title(final_title, service=service, timeout=find_timeout)
-        return UploadReceipt(final_title, sent, detection)
+        return UploadReceipt(final_title, size, self._find(final_title, service, find, find_timeout))
+
+    def _find(self, title: str, service: str | None, find: bool, timeout: float) -> Detection | None:
+        return self.find_detection_by_title(title, service=service, timeout=timeout) if find else None
 
     # ---- reading detections ---------------------------------------------------------------------------------
 

@@ -144,11 +144,16 @@ class UploadTicket:
 
 @dataclass(frozen=True)
 class UploadReceipt:
-    """A finished upload. The upload API returns no detection id: it is found by the (unique) title."""
+    """A finished upload. The upload API returns no detection id: it is found by the (unique) title.
+
+    `complete` is True when DoveRunner accepted every byte, None when the connection failed after the last
+    byte was sent (the upload may or may not have registered a detection).
+    """
 
     title: str
     size: int
     detection: Detection | None = None
+    complete: bool | None = True
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,383 @@
+"""Submitting a dropped video to DoveRunner: exactly one detection per S3 object version.
+
+How "exactly one" holds when S3 and SQS deliver more than once, and when a function dies mid-way:
+1. The job is created with a conditional put keyed by bucket + key + version: a second delivery finds it.
+2. Before any DoveRunner call the job moves RECEIVED -> SUBMITTING (conditional): two concurrent deliveries
+   cannot both call DoveRunner. The DoveRunner title carries the job id, so the detection can be found again.
+3. A delivery that finds the job still SUBMITTING (the previous one died between its DoveRunner call and
+   its next write) first looks for a detection with that title through the list API. Found: it is adopted,
+   nothing is sent again. Not found: the previous call never registered one (URL detections register as the
+   API answers; uploads register once stored, long before the message becomes visible again), so it is sent.
+4. Tracking starts as a Step Functions execution named after the job: a repeated start is refused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import IO, Any, cast
+from urllib.parse import unquote, unquote_plus
+
+from aws_lambda_powertools.utilities.data_classes import S3Event
+from botocore.exceptions import ClientError
+
+from doverunner import DoveRunnerApiError, DoveRunnerClient, TransportError, service_code
+from doverunner.client import SUPPORTED_EXTENSIONS, file_extension
+from pipeline.config import PipelineConfig
+from pipeline.jobs import FINAL_STATES, JobExists, JobState, JobStore, StateConflict, job_id_for, now_iso
+from pipeline.observability import logger, metrics
+
+
+@dataclass(frozen=True)
+class S3ObjectRef:
+    """An object named by an S3 event; `key` already URL-decoded."""
+
+    bucket: str
+    key: str
+    version_id: str | None = None
+    etag: str = ""
+    sequencer: str = ""
+
+    @property
+    def version(self) -> str:
+        # Without bucket versioning, the ETag and sequencer tell one write of a key from the next.
+        return self.version_id or f"{self.etag}:{self.sequencer}"
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    job_id: str
+    state: str
+    action: str  # submitted, duplicate, rejected, adopted, failed
+    detail: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        return {"job_id": self.job_id, "state": self.state, "action": self.action, "detail": self.detail}
+
+
+class RetryLater(Exception):
+    """Nothing was decided: the message must come back (and end in the dead-letter queue if it keeps failing)."""
+
+
+def dr_title(title: str, job_id: str) -> str:
+    """The title sent to DoveRunner: unique per job, so the job's detection can be found by title."""
+    return f"{title} #{job_id.removeprefix('job-')[:16]}"
+
+
+class Submitter:
+    def __init__(
+        self,
+        *,
+        s3: Any,
+        jobs: JobStore,
+        sfn: Any,
+        client_factory: Callable[[], DoveRunnerClient],
+        config: PipelineConfig,
+    ) -> None:
+        self._s3 = s3
+        self._jobs = jobs
+        self._sfn = sfn
+        self._client_factory = client_factory
+        self._config = config
+
+    # ---- entry ------------------------------------------------------------------------------------------------
+
+    def submit(self, ref: S3ObjectRef) -> SubmitResult:
+        job_id = job_id_for(ref.bucket, ref.key, ref.version)
+        logger.append_keys(job_id=job_id, key=ref.key)
+        try:
+            head = self._head(ref)
+        except FileNotFoundError:
+            return self._reject_new(job_id, ref, {}, "the object no longer exists (deleted before it was processed)")
+        item = self._job_item(job_id, ref, head)
+        try:
+            job = self._jobs.create(item)
+        except JobExists as exists:
+            return self._again(exists.job)
+        reason = self._refusal(item)
+        if reason:
+            return self._reject(job, reason)
+        return self._send(job)
+
+    # ---- steps ------------------------------------------------------------------------------------------------
+
+    def _head(self, ref: S3ObjectRef) -> dict[str, Any]:
+        kwargs = {"Bucket": ref.bucket, "Key": ref.key}
+        if ref.version_id:
+            kwargs["VersionId"] = ref.version_id
+        try:
+            return dict(self._s3.head_object(**kwargs))
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NoSuchVersion"):
+                raise FileNotFoundError(ref.key) from None
+            raise
+
+    def _job_item(self, job_id: str, ref: S3ObjectRef, head: dict[str, Any]) -> dict[str, Any]:
+        metadata = {k.lower(): v for k, v in (head.get("Metadata") or {}).items()}
+        name = PurePosixPath(ref.key).name
+        # S3 metadata is ASCII: a non-ASCII title is given percent-encoded (UTF-8).
+        title = unquote(metadata.get("title", "")).strip() or name
+        size = int(head.get("ContentLength", 0))
+        return {
+            "job_id": job_id,
+            "bucket": ref.bucket,
+            "key": ref.key,
+            "version_id": head.get("VersionId") or ref.version_id,
+            "etag": str(head.get("ETag", ref.etag)).strip('"'),
+            "size": size,
+            "title": title,
+            "dr_title": dr_title(title, job_id),
+            "service": self._service(ref.key, metadata),
+            "method": self._method(size),
+            "extension": file_extension(name),
+        }
+
+    def _service(self, key: str, metadata: dict[str, str]) -> str:
+        """Metadata `service`, else the folder under the inbox prefix (inbox/dwm/...), else the default."""
+        for candidate in (metadata.get("service", ""), self._folder(key)):
+            try:
+                if candidate:
+                    return service_code(candidate)
+            except ValueError:
+                continue
+        return self._config.default_service
+
+    def _folder(self, key: str) -> str:
+        rest = key.removeprefix(self._config.inbox_prefix)
+        return rest.split("/", 1)[0] if "/" in rest else ""
+
+    def _method(self, size: int) -> str:
+        if self._config.force_url_detection or size > self._config.url_detection_threshold:
+            return "url"
+        return "upload"
+
+    def _refusal(self, item: dict[str, Any]) -> str:
+        """A reason DoveRunner would refuse the object, known before calling it; empty if none."""
+        if item["extension"] not in SUPPORTED_EXTENSIONS:
+            shown = f".{item['extension']}" if item["extension"] else "no extension"
+            return f"unsupported file type ({shown}): DoveRunner detects only .mp4, .mkv and .mov files (A4023, D010)"
+        if item["size"] == 0:
+            return "the object is empty (0 bytes): there is no video to detect"
+        if not item["key"].startswith(self._config.inbox_prefix):
+            return f"the object is outside the inbox prefix {self._config.inbox_prefix!r}"
+        return ""
+
+    def _reject_new(self, job_id: str, ref: S3ObjectRef, head: dict[str, Any], reason: str) -> SubmitResult:
+        try:
+            job = self._jobs.create(self._job_item(job_id, ref, head))
+        except JobExists as exists:
+            return self._again(exists.job)
+        return self._reject(job, reason)
+
+    def _reject(self, job: dict[str, Any], reason: str) -> SubmitResult:
+        self._jobs.update(
+            job["job_id"],
+            {"state": JobState.REJECTED.value, "reason": reason, "finished_at": now_iso()},
+            expect=(JobState.RECEIVED,),
+        )
+        metrics.add_metric(name="JobsRejected", unit="Count", value=1)
+        logger.warning("object rejected before any DoveRunner call", extra={"reason": reason})
+        return SubmitResult(job["job_id"], JobState.REJECTED.value, "rejected", reason)
+
+    def _again(self, job: dict[str, Any]) -> SubmitResult:
+        """A repeated delivery of an object version already seen."""
+        state = JobState(job["state"])
+        job_id = job["job_id"]
+        if state is JobState.RECEIVED:
+            # The previous delivery stopped before claiming the job; carry on from there.
+            reason = self._refusal(job)
+            return self._reject(job, reason) if reason else self._send(job)
+        if state is JobState.SUBMITTING:
+            return self._recover(job)
+        if state is JobState.SUBMITTED:
+            self._start_tracking(job)
+        metrics.add_metric(name="DuplicateDeliveries", unit="Count", value=1)
+        logger.info("repeated delivery: nothing sent again", extra={"state": state.value})
+        return SubmitResult(job_id, state.value if state in FINAL_STATES else JobState.TRACKING.value, "duplicate")
+
+    def _recover(self, job: dict[str, Any]) -> SubmitResult:
+        """The previous delivery died after claiming the job: adopt its detection if DoveRunner has one."""
+        client = self._client_factory()
+        page = client.list_detections(keyword=job["dr_title"], condition="title", service=job["service"])
+        found = next((d for d in page.items if d.title == job["dr_title"]), None)
+        if found is not None:
+            logger.warning(
+                "adopting the detection of an interrupted submission", extra={"detection_id": found.detection_id}
+            )
+            job = self._jobs.update(
+                job["job_id"],
+                {"state": JobState.SUBMITTED.value, "detection_id": found.detection_id, "submitted_at": now_iso()},
+                expect=(JobState.SUBMITTING,),
+            )
+            self._start_tracking(job)
+            return SubmitResult(job["job_id"], JobState.TRACKING.value, "adopted", str(found.detection_id))
+        logger.warning("interrupted submission left no detection: sending it")
+        return self._call_doverunner(job, client)
+
+    def _send(self, job: dict[str, Any]) -> SubmitResult:
+        try:
+            job = self._jobs.update(
+                job["job_id"],
+                {"state": JobState.SUBMITTING.value, "submitting_at": now_iso()},
+                expect=(JobState.RECEIVED,),
+            )
+        except StateConflict:
+            # A concurrent delivery claimed it first.
+            return SubmitResult(job["job_id"], JobState.SUBMITTING.value, "duplicate")
+        return self._call_doverunner(job, self._client_factory())
+
+    def _call_doverunner(self, job: dict[str, Any], client: DoveRunnerClient) -> SubmitResult:
+        job_id = job["job_id"]
+        try:
+            detection_id, detail = self._request(job, client)
+        except DoveRunnerApiError as exc:
+            if exc.retryable:
+                self._release(job_id, str(exc))
+                raise RetryLater(str(exc)) from exc
+            return self._fail(job_id, exc.as_dict(), f"DoveRunner refused the request: {exc.code} {exc.description}")
+        except TransportError as exc:
+            if exc.maybe_processed:
+                # Stay SUBMITTING: the next delivery looks for the detection before sending anything.
+                self._jobs.update(job_id, {"last_error": str(exc)})
+                raise RetryLater(str(exc)) from exc
+            self._release(job_id, str(exc))
+            raise RetryLater(str(exc)) from exc
+        job = self._jobs.update(
+            job_id,
+            {"state": JobState.SUBMITTED.value, "detection_id": detection_id, "submitted_at": now_iso(), **detail},
+            expect=(JobState.SUBMITTING,),
+        )
+        metrics.add_metric(name="JobsSubmitted", unit="Count", value=1)
+        self._start_tracking(job)
+        return SubmitResult(job_id, JobState.TRACKING.value, "submitted", job["method"])
+
+    def _request(self, job: dict[str, Any], client: DoveRunnerClient) -> tuple[int | None, dict[str, Any]]:
+        if job["method"] == "url":
+            url = self._s3.generate_presigned_url(
+                "get_object",
+                Params={"Bucket": job["bucket"], "Key": job["key"], **self._version(job)},
+                ExpiresIn=self._config.presigned_url_seconds,
+            )
+            return client.detect_url(job["dr_title"], url, service=job["service"]), {}
+        hasher = _Sha256()
+
+        def open_object() -> IO[bytes]:
+            hasher.reset()
+            body = self._s3.get_object(Bucket=job["bucket"], Key=job["key"], **self._version(job))["Body"]
+            return cast(IO[bytes], _HashingReader(body, hasher))
+
+        receipt = client.detect_upload(
+            open_object,
+            int(job["size"]),
+            title=job["dr_title"],
+            extension=job["extension"],
+            service=job["service"],
+            make_unique=False,
+            find=False,
+        )
+        metrics.add_metric(name="UploadedBytes", unit="Bytes", value=int(job["size"]))
+        detail: dict[str, Any] = {"upload_completed_at": now_iso()}
+        if receipt.complete:
+            detail["sha256"] = hasher.hexdigest()
+        return None, detail
+
+    @staticmethod
+    def _version(job: dict[str, Any]) -> dict[str, str]:
+        return {"VersionId": job["version_id"]} if job.get("version_id") else {}
+
+    def _release(self, job_id: str, error: str) -> None:
+        """Nothing reached DoveRunner: back to RECEIVED so the next delivery sends it."""
+        self._jobs.update(
+            job_id, {"state": JobState.RECEIVED.value, "last_error": error}, expect=(JobState.SUBMITTING,)
+        )
+
+    def _fail(self, job_id: str, error: dict[str, Any], reason: str) -> SubmitResult:
+        self._jobs.update(
+            job_id,
+            {"state": JobState.FAILED.value, "reason": reason, "error": error, "finished_at": now_iso()},
+            expect=(JobState.SUBMITTING,),
+        )
+        metrics.add_metric(name="JobsFailed", unit="Count", value=1)
+        logger.error("DoveRunner refused the detection request", extra={"error_code": error.get("error_code")})
+        return SubmitResult(job_id, JobState.FAILED.value, "failed", reason)
+
+    def _start_tracking(self, job: dict[str, Any]) -> None:
+        """One execution per job: its name is the job id, so a repeated start is refused."""
+        job_id = job["job_id"]
+        check = {"attempt": 0, "detection_id": job.get("detection_id")}
+        try:
+            started = self._sfn.start_execution(
+                stateMachineArn=self._config.state_machine_arn,
+                name=job_id,
+                input=json.dumps({"job_id": job_id, "check": check}),
+            )
+            arn = started["executionArn"]
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ExecutionAlreadyExists":
+                raise
+            arn = f"{self._config.state_machine_arn.replace(':stateMachine:', ':execution:')}:{job_id}"
+        # A StateConflict means the execution already moved the job on.
+        with contextlib.suppress(StateConflict):
+            self._jobs.update(
+                job_id, {"state": JobState.TRACKING.value, "execution_arn": arn}, expect=(JobState.SUBMITTED,)
+            )
+
+
+class _Sha256:
+    def __init__(self) -> None:
+        self._hash = hashlib.sha256()
+
+    def reset(self) -> None:
+        self._hash = hashlib.sha256()
+
+    def update(self, data: bytes) -> None:
+        self._hash.update(data)
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()
+
+
+class _HashingReader:
+    """Passes an S3 body through, hashing what is read: the report's checksum costs no second read."""
+
+    def __init__(self, body: Any, hasher: _Sha256) -> None:
+        self._body = body
+        self._hasher = hasher
+
+    def read(self, amount: int = -1) -> bytes:
+        chunk: bytes = self._body.read(amount) if amount is not None and amount >= 0 else self._body.read()
+        self._hasher.update(chunk)
+        return chunk
+
+    def seekable(self) -> bool:
+        return False
+
+
+def refs_from_message(body: Any) -> list[S3ObjectRef]:
+    """The objects an S3 event notification names; an S3 test event names none. Anything else is an error."""
+    if not isinstance(body, dict):
+        raise ValueError("the message is not a JSON object")
+    if body.get("Event") == "s3:TestEvent":
+        return []
+    records = body.get("Records")
+    if not isinstance(records, list) or not records:
+        raise ValueError("the message is not an S3 event notification (no Records)")
+    refs = []
+    for record in S3Event(body).records:
+        if not record.event_name.startswith("ObjectCreated:"):
+            raise ValueError(f"unexpected S3 event {record.event_name!r}")
+        obj = record.s3.get_object
+        refs.append(
+            S3ObjectRef(
+                bucket=record.s3.bucket.name,
+                key=unquote_plus(obj.key),  # S3 events carry the key URL-encoded ('+' for a space)
+                version_id=obj.version_id,
+                etag=obj.etag,
+                sequencer=obj.sequencer,
+            )
+        )
+    return refs

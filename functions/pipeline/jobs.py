@@ -1,0 +1,135 @@
+"""Jobs: one per S3 object version, in DynamoDB. Conditional writes make each step happen once."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+
+class JobState(StrEnum):
+    RECEIVED = "RECEIVED"  # recorded, nothing sent to DoveRunner yet
+    REJECTED = "REJECTED"  # refused before any DoveRunner call (reason says why)
+    SUBMITTING = "SUBMITTING"  # a DoveRunner request is (or was, before a crash) under way
+    SUBMITTED = "SUBMITTED"  # DoveRunner has it; tracking starts
+    TRACKING = "TRACKING"  # the state machine follows it
+    COMPLETED = "COMPLETED"  # the detection ended (whatever its outcome); the report is written
+    FAILED = "FAILED"  # the pipeline could not submit or follow it (reason says why)
+    TIMED_OUT = "TIMED_OUT"  # no terminal status within the maximum tracking time
+
+
+FINAL_STATES = frozenset({JobState.REJECTED, JobState.COMPLETED, JobState.FAILED, JobState.TIMED_OUT})
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def job_id_for(bucket: str, key: str, version: str) -> str:
+    """Stable id of one object version; also the Step Functions execution name (<= 80 chars, [A-Za-z0-9-])."""
+    digest = hashlib.sha256(f"{bucket}\n{key}\n{version}".encode()).hexdigest()
+    return f"job-{digest[:40]}"
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB's Decimals back to int/float."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _dynamo(value: Any) -> Any:
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, list):
+        return [_dynamo(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _dynamo(v) for k, v in value.items() if v is not None}
+    return value
+
+
+class JobExists(Exception):
+    def __init__(self, job: dict[str, Any]) -> None:
+        super().__init__(job.get("job_id"))
+        self.job = job
+
+
+class StateConflict(Exception):
+    """The job was not in the state a step expected: another delivery got there first."""
+
+
+class JobStore:
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def create(self, item: dict[str, Any]) -> dict[str, Any]:
+        """Records a new job; raises JobExists with the stored one when this object version was seen before."""
+        stamp = now_iso()
+        record = {**item, "state": JobState.RECEIVED.value, "created_at": stamp, "updated_at": stamp}
+        try:
+            self._table.put_item(Item=_dynamo(record), ConditionExpression="attribute_not_exists(job_id)")
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            existing = self.get(item["job_id"])
+            if existing is None:  # pragma: no cover - deleted in between
+                raise
+            raise JobExists(existing) from None
+        return record
+
+    def get(self, job_id: str) -> dict[str, Any] | None:
+        item = self._table.get_item(Key={"job_id": job_id}, ConsistentRead=True).get("Item")
+        return _plain(item) if item else None
+
+    def require(self, job_id: str) -> dict[str, Any]:
+        job = self.get(job_id)
+        if job is None:
+            raise KeyError(f"no job {job_id}")
+        return job
+
+    def update(
+        self,
+        job_id: str,
+        fields: dict[str, Any],
+        *,
+        expect: tuple[JobState, ...] = (),
+        history: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Sets fields (and `state` when given); only from the `expect`ed states if any are named."""
+        values = {**fields, "updated_at": now_iso()}
+        names = {f"#f{i}": name for i, name in enumerate(values)}
+        attrs = {f":v{i}": _dynamo(value) for i, value in enumerate(values.values())}
+        sets = [f"#f{i} = :v{i}" for i in range(len(values))]
+        if history is not None:
+            names["#h"] = "history"
+            attrs[":h"] = [_dynamo(history)]
+            attrs[":empty"] = []
+            sets.append("#h = list_append(if_not_exists(#h, :empty), :h)")
+        kwargs: dict[str, Any] = {
+            "Key": {"job_id": job_id},
+            "UpdateExpression": "SET " + ", ".join(sets),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": attrs,
+            "ReturnValues": "ALL_NEW",
+        }
+        if expect:
+            names["#state"] = "state"
+            for i, state in enumerate(expect):
+                attrs[f":s{i}"] = state.value
+            kwargs["ConditionExpression"] = "#state IN (" + ", ".join(f":s{i}" for i in range(len(expect))) + ")"
+        else:
+            kwargs["ConditionExpression"] = "attribute_exists(job_id)"
+        try:
+            return dict(_plain(self._table.update_item(**kwargs)["Attributes"]))
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise StateConflict(f"job {job_id} is not in {[s.value for s in expect] or 'the table'}") from None
+            raise

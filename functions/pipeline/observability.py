@@ -1,0 +1,12 @@
+"""The one place the functions get their Powertools Logger, Tracer and Metrics from."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+
+SERVICE = "doverunner-detection"
+NAMESPACE = "DoveRunnerDetection"
+
+logger = Logger(service=SERVICE)
+tracer = Tracer(service=SERVICE)
+metrics = Metrics(namespace=NAMESPACE, service=SERVICE)

@@ -1,0 +1,36 @@
+"""The state machine's last step: the report next to the input, the job's final state, the result event."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from pipeline import runtime
+from pipeline.config import config
+from pipeline.observability import logger, metrics, tracer
+from pipeline.reporting import finish
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    job_id = event.get("job_id")
+    if not isinstance(job_id, str) or not job_id:
+        raise ValueError("the Report step needs a job_id")
+    logger.append_keys(job_id=job_id)
+    check = event.get("check") if isinstance(event.get("check"), dict) else {}
+    error = event.get("error") if isinstance(event.get("error"), dict) else None
+    outcome = "error" if error else ("timed_out" if check and check.get("timed_out") else "terminal")
+    reason = str((check or {}).get("reason") or "")
+    return finish(
+        job_id,
+        outcome,
+        jobs=runtime.jobs(),
+        s3=runtime.s3(),
+        sns=runtime.sns(),
+        config=config(),
+        reason=reason,
+        error=error,
+    )

@@ -1,0 +1,38 @@
+"""S3 object-created events from the ingest queue -> one DoveRunner detection per object version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from pipeline import runtime
+from pipeline.config import config
+from pipeline.ingest import Submitter, refs_from_message
+from pipeline.observability import logger, metrics, tracer
+
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def record_handler(record: SQSRecord) -> list[dict[str, str]]:
+    submitter = Submitter(
+        s3=runtime.s3(),
+        jobs=runtime.jobs(),
+        sfn=runtime.sfn(),
+        client_factory=runtime.doverunner_client,
+        config=config(),
+    )
+    results = [submitter.submit(ref).as_dict() for ref in refs_from_message(record.json_body)]
+    logger.info("message processed", extra={"message_id": record.message_id, "results": results})
+    return results
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    # A failed record stays in the queue and is retried; after maxReceiveCount it moves to the dead-letter queue.
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

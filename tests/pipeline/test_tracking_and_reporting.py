@@ -1,0 +1,177 @@
+"""Following a job's detection to its end, and reporting it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from local_pipeline import LocalPipeline
+
+from pipeline.jobs import JobState
+from pipeline.reporting import finish
+from pipeline.tracking import check, next_wait
+
+
+def submitted(pipeline: LocalPipeline, body: bytes, key: str = "inbox/movie.mp4", **changes: object) -> str:
+    return pipeline.submitter(**changes).submit(pipeline.put(key, body)).job_id
+
+
+def follow(pipeline: LocalPipeline, job_id: str) -> dict[str, object]:
+    state: dict[str, object] = {}
+    for _ in range(200):
+        state = check(job_id, state, jobs=pipeline.jobs, client=pipeline.client, config=pipeline.config)
+        if state["terminal"] or state["timed_out"]:
+            return state
+        pipeline.local.emulator.wait_idle(0.05)
+    raise AssertionError("never terminal")
+
+
+def test_waits_grow_from_the_initial_wait_to_the_cap(pipeline: LocalPipeline) -> None:
+    config = replace(pipeline.config, initial_wait_seconds=30, max_wait_seconds=900, wait_growth=2)
+
+    assert [next_wait(n, config) for n in range(7)] == [30, 60, 120, 240, 480, 900, 900]
+
+
+def test_upload_detection_is_found_by_title_and_followed_to_the_end(
+    pipeline: LocalPipeline, video_bytes: Callable[..., bytes]
+) -> None:
+    job_id = submitted(pipeline, video_bytes(mark="0000000000000001"))
+
+    final = follow(pipeline, job_id)
+
+    job = pipeline.jobs.require(job_id)
+    assert final["terminal"] is True
+    assert (job["detect_status"], job["wm_key"], job["watermark_found"]) == ("FD004", "0000000000000001", True)
+    assert "sess-1001" in job["wm_data"]
+
+
+def test_each_status_change_is_recorded_once_in_the_history(
+    pipeline: LocalPipeline, video_bytes: Callable[..., bytes]
+) -> None:
+    job_id = submitted(pipeline, video_bytes())
+
+    follow(pipeline, job_id)
+    check(
+        job_id,
+        {"detection_id": pipeline.jobs.require(job_id)["detection_id"]},
+        jobs=pipeline.jobs,
+        client=pipeline.client,
+        config=pipeline.config,
+    )
+
+    history = pipeline.jobs.require(job_id)["history"]
+    statuses = [(h["detect_status"], h["progress_status"]) for h in history]
+    assert statuses[-1] == ("FD004", "FD400")
+    assert len(statuses) == len(set(statuses))
+
+
+def test_failed_detection_records_the_d_code_with_its_explanation(
+    pipeline: LocalPipeline, video_bytes: Callable[..., bytes]
+) -> None:
+    job_id = submitted(pipeline, video_bytes(fail="D004"))
+
+    follow(pipeline, job_id)
+
+    job = pipeline.jobs.require(job_id)
+    assert (job["detect_status"], job["error"]["error_code"]) == ("FD007", "D004")
+    assert job["error"]["description"] == "The resolution is below 480P."
+
+
+def test_tracking_ends_in_a_timeout_after_the_maximum_time(
+    pipeline: LocalPipeline, video_bytes: Callable[..., bytes]
+) -> None:
+    job_id = submitted(pipeline, video_bytes())
+    later = datetime.now(UTC) + timedelta(days=8)
+
+    state = check(job_id, {}, jobs=pipeline.jobs, client=pipeline.client, config=pipeline.config, now=later)
+
+    assert state["timed_out"] is True
+    assert "604800" in state["reason"]
+
+
+def test_upload_whose_detection_never_appears_times_out_with_a_reason(pipeline: LocalPipeline) -> None:
+    job_id = submitted(pipeline, b"")  # rejected: never reaches DoveRunner, so never appears
+    pipeline.jobs.update(job_id, {"state": JobState.TRACKING.value, "submitted_at": "2026-01-01T00:00:00.000000Z"})
+
+    state = check(
+        job_id,
+        {},
+        jobs=pipeline.jobs,
+        client=pipeline.client,
+        config=replace(pipeline.config, max_tracking_seconds=10**9),
+    )
+
+    assert state["timed_out"] is True
+    assert "did not appear" in state["reason"]
+
+
+def test_report_is_written_next_to_the_input_and_the_result_published(
+    pipeline: LocalPipeline, video_bytes: Callable[..., bytes]
+) -> None:
+    job_id = submitted(pipeline, video_bytes(mark="0000000000000002"), key="inbox/드라마 1화.mp4")
+    follow(pipeline, job_id)
+
+    summary = finish(job_id, "terminal", jobs=pipeline.jobs, s3=pipeline.s3, sns=pipeline.sns, config=pipeline.config)
+
+    report = json.loads(
+        pipeline.s3.get_object(Bucket=pipeline.bucket, Key="results/inbox/드라마 1화.mp4.json")["Body"].read()
+    )
+    assert report["state"] == "COMPLETED"
+    assert report["forensic_mark"]["wm_key"] == "0000000000000002"
+    assert report["input"]["sha256"]
+    assert report["input"]["key"] == "inbox/드라마 1화.mp4"
+    assert [h["detect_status"] for h in report["history"]][-1] == "FD004"
+    assert pipeline.jobs.require(job_id)["state"] == "COMPLETED"
+    assert pipeline.results() == [summary]
+
+
+def test_report_of_a_failure_carries_the_guides_cause_and_solution(
+    pipeline: LocalPipeline, video_bytes: Callable[..., bytes]
+) -> None:
+    job_id = submitted(pipeline, video_bytes(fail="D002"))
+    follow(pipeline, job_id)
+
+    finish(job_id, "terminal", jobs=pipeline.jobs, s3=pipeline.s3, sns=pipeline.sns, config=pipeline.config)
+
+    report = json.loads(
+        pipeline.s3.get_object(Bucket=pipeline.bucket, Key="results/inbox/movie.mp4.json")["Body"].read()
+    )
+    assert report["error"]["error_code"] == "D002"
+    assert "5 minutes" in report["error"]["solution"]
+
+
+def test_timeout_report_says_why(pipeline: LocalPipeline, video_bytes: Callable[..., bytes]) -> None:
+    job_id = submitted(pipeline, video_bytes())
+
+    summary = finish(
+        job_id,
+        "timed_out",
+        jobs=pipeline.jobs,
+        s3=pipeline.s3,
+        sns=pipeline.sns,
+        config=pipeline.config,
+        reason="no terminal status after 10s of tracking",
+    )
+
+    assert summary["state"] == "TIMED_OUT"
+    assert pipeline.jobs.require(job_id)["reason"] == "no terminal status after 10s of tracking"
+
+
+def test_pipeline_error_report_explains_a_doverunner_code_in_the_cause(
+    pipeline: LocalPipeline, video_bytes: Callable[..., bytes]
+) -> None:
+    job_id = submitted(pipeline, video_bytes())
+    error = {
+        "Error": "DoveRunnerApiError",
+        "Cause": json.dumps(
+            {"errorMessage": "DoveRunner detection detail failed: A4009 Cannot find detect information"}
+        ),
+    }
+
+    finish(job_id, "error", jobs=pipeline.jobs, s3=pipeline.s3, sns=pipeline.sns, config=pipeline.config, error=error)
+
+    job = pipeline.jobs.require(job_id)
+    assert job["state"] == "FAILED"
+    assert job["error"]["error_code"] == "A4009"
