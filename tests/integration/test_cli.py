@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import requests
+
 from doverunner_local.server import LocalDoveRunner
 
 Cli = Callable[..., Any]

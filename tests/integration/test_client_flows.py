@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from doverunner import DoveRunnerApiError, DoveRunnerClient, TransportError, UploadExpiredError
 from doverunner.models import UploadTicket
 from doverunner_local.server import LocalDoveRunner

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+
 from doverunner import crypto
 from doverunner_local.server import LocalDoveRunner
 

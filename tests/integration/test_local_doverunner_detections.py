@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from doverunner import DoveRunnerClient
 from doverunner_local.samples import make_sample
 from doverunner_local.server import LocalDoveRunner

@@ -11,6 +11,7 @@ from typing import Any
 
 import boto3
 import pytest
+
 from doverunner import DoveRunnerClient
 from doverunner_local.publisher import sns_publisher
 from doverunner_local.server import LocalDoveRunner

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from doverunner import ClientConfig, ConfigurationError, Credentials, DoveRunnerClient, DoveRunnerClientError
 from doverunner_local.server import LocalDoveRunner
 

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from doverunner_local.samples import make_sample
 
 CHILD = Path(__file__).resolve().parents[2] / "bench" / "upload_child.py"

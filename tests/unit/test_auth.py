@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 import requests
+
 from doverunner import ClientConfig, Credentials
 from doverunner.auth import TokenProvider, basic_authorization, clear_token_cache, jwt_expiry
 from doverunner.transport import Transport

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from doverunner.codes import (
     DETECTION_FAILURE_CODES,
     ERROR_CODES,

@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from doverunner import ConfigurationError, crypto
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from doverunner import ConfigurationError, crypto
 
 SITE_KEY = "localdoverunnersitekey0123456789"
 ACCESS_KEY = "local-access-key-0123456789"

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 import requests
+from urllib3.exceptions import NewConnectionError, ProtocolError
+
 from doverunner.errors import TransportError
 from doverunner.transport import Transport
-from urllib3.exceptions import NewConnectionError, ProtocolError
 
 
 def response(status: int, body: Any = None, headers: dict[str, str] | None = None) -> requests.Response:
