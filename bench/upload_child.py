@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import requests
+
 from doverunner import ClientConfig, Credentials, DoveRunnerClient
 
 
