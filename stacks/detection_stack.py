@@ -4,28 +4,127 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import CfnOutput, RemovalPolicy, Stack
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from stacks.shared_layer import DEFAULT_ARCHITECTURE, DoveRunnerClientLayer
+from stacks.ingest import Ingest
+from stacks.nag import acknowledge
+from stacks.observability import Observability
+from stacks.settings import Settings
+from stacks.shared_layer import DoveRunnerClientLayer
+from stacks.storage import DoveRunnerSecret, JobsTable
+from stacks.tracking import Tracking
 
 STACK_NAME = "DoveRunnerDetection"
-# cdk.json context key: "arm64" (default) or "x86_64"; later functions must use the same architecture.
+# cdk.json context key: "arm64" (default) or "x86_64"; the functions use the layer's architecture.
 ARCHITECTURE_CONTEXT_KEY = "doverunner:layerArchitecture"
 
 
 class DoveRunnerDetectionStack(Stack):
-    """Automates DoveRunner forensic watermark detection; for now it holds the shared client layer."""
+    """From a video dropped in the inbox bucket to a DoveRunner detection report next to it."""
 
     def __init__(self, scope: Construct, construct_id: str = STACK_NAME, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        architecture = self.node.try_get_context(ARCHITECTURE_CONTEXT_KEY) or DEFAULT_ARCHITECTURE
+        settings = Settings.from_context(self)
+        retention = _retention(settings.log_retention_days)
 
-        self.client_layer = DoveRunnerClientLayer(self, "ClientLayer", architecture=str(architecture))
-
-        CfnOutput(
+        self.client_layer = DoveRunnerClientLayer(self, "ClientLayer", architecture=settings.layer_architecture)
+        self.jobs = JobsTable(self, "Jobs")
+        self.credentials = DoveRunnerSecret(self, "DoveRunnerCredentials")
+        topic_key = kms.Key(
             self,
-            "ClientLayerVersionArn",
-            value=self.client_layer.layer_version.layer_version_arn,
-            description="ARN of the layer version with the DoveRunner client and its dependencies",
+            "TopicKey",
+            description="Encrypts the DoveRunner detection topics (results and operator alerts)",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN,
         )
+        environment = {
+            **settings.function_environment(),
+            "JOBS_TABLE": self.jobs.table.table_name,
+            "DOVERUNNER_SECRET_ID": self.credentials.secret.secret_arn,
+        }
+        self.ingest = Ingest(
+            self, "Ingest", settings=settings, layer=self.client_layer, environment=environment, log_retention=retention
+        )
+        self.tracking = Tracking(
+            self,
+            "Tracking",
+            settings=settings,
+            layer=self.client_layer,
+            environment=environment,
+            log_retention=retention,
+            bucket=self.ingest.bucket,
+            topic_key=topic_key,
+        )
+        self.ingest.submit.function.add_environment("STATE_MACHINE_ARN", self.tracking.state_machine.state_machine_arn)
+        self.ingest.allow_tracking(self.tracking.state_machine)
+
+        functions = {"Submit": self.ingest.submit, "Tracker": self.tracking.tracker, "Reporter": self.tracking.reporter}
+        for function in functions.values():
+            self.credentials.secret.grant_read(function.role)
+        self._grant_jobs(functions["Submit"].role, write=True)
+        self._grant_jobs(functions["Tracker"].role)
+        self._grant_jobs(functions["Reporter"].role)
+
+        self.observability = Observability(self, "Observability", topic_key=topic_key, alarm_email=settings.alarm_email)
+        lambdas = {name: f.function for name, f in functions.items()}
+        self.observability.watch_dead_letter_queue(self.ingest.dead_letter_queue)
+        self.observability.watch_functions(lambdas)
+        self.observability.watch_state_machine(self.tracking.state_machine)
+        self.observability.add_dashboard(
+            self.ingest.queue, self.ingest.dead_letter_queue, lambdas, self.tracking.state_machine
+        )
+        # CDK's own singleton handler that sets the bucket's notification configuration.
+        acknowledge(
+            self,
+            "IAM4",
+            "Only CDK's bucket-notifications handler uses a managed policy (AWSLambdaBasicExecutionRole); "
+            "the pipeline's functions have their own inline least-privilege roles.",
+            evidence=("Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",),
+        )
+        self._outputs()
+
+    def _grant_jobs(self, role: Any, write: bool = False) -> None:
+        from aws_cdk import aws_iam as iam
+
+        actions = ["dynamodb:GetItem", "dynamodb:UpdateItem"] + (["dynamodb:PutItem"] if write else [])
+        role.add_to_policy(iam.PolicyStatement(actions=actions, resources=[self.jobs.table.table_arn]))
+
+    def _outputs(self) -> None:
+        outputs = {
+            "ClientLayerVersionArn": (
+                self.client_layer.layer_version.layer_version_arn,
+                "layer with the DoveRunner client",
+            ),
+            "InboxBucketName": (self.ingest.bucket.bucket_name, "drop suspect videos under the inbox prefix here"),
+            "IngestQueueUrl": (self.ingest.queue.queue_url, "S3 events waiting to be submitted"),
+            "IngestDeadLetterQueueUrl": (self.ingest.dead_letter_queue.queue_url, "events that could not be submitted"),
+            "JobsTableName": (self.jobs.table.table_name, "one item per dropped object version"),
+            "StateMachineArn": (self.tracking.state_machine.state_machine_arn, "tracks each job to its end"),
+            "ResultsTopicArn": (self.tracking.results_topic.topic_arn, "one message per finished job"),
+            "OperatorTopicArn": (self.observability.operator_topic.topic_arn, "alarms"),
+            "DoveRunnerSecretArn": (self.credentials.secret.secret_arn, "fill with the DoveRunner credentials"),
+        }
+        for name, (value, description) in outputs.items():
+            CfnOutput(self, name, value=value, description=description)
+
+
+_RETENTION = {
+    1: logs.RetentionDays.ONE_DAY,
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    90: logs.RetentionDays.THREE_MONTHS,
+    180: logs.RetentionDays.SIX_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+    731: logs.RetentionDays.TWO_YEARS,
+    3653: logs.RetentionDays.TEN_YEARS,
+}
+
+
+def _retention(days: int) -> logs.RetentionDays:
+    if days not in _RETENTION:
+        raise ValueError(f"context doverunner:logRetentionDays must be one of {sorted(_RETENTION)}, got {days}")
+    return _RETENTION[days]

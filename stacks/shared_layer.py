@@ -29,9 +29,9 @@ LAYER_SOURCE = REPO_ROOT / "layers" / "doverunner"
 PACKAGE_SOURCE = LAYER_SOURCE / "python" / "doverunner"
 DEFAULT_CACHE_DIR = REPO_ROOT / ".cache" / "layer-deps"
 
-# Python 3.12: an Amazon Linux 2023 runtime supported into 2028; every dependency ships cp312 or abi3 wheels.
-RUNTIME = lambda_.Runtime.PYTHON_3_12
-PYTHON_VERSION = "3.12"
+# Python 3.14: the newest Lambda runtime (cdk-nag L1); every dependency ships cp314 or abi3 aarch64 wheels.
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+PYTHON_VERSION = "3.14"
 # The Lambda runtime already provides these; shipping them would only bloat the layer and shadow its copy.
 PROVIDED_BY_RUNTIME = frozenset({"boto3", "botocore"})
 # Bump when the way the dependency tree is built changes, so that old cache entries are not reused.

@@ -29,11 +29,11 @@ def test_synthesis_needs_no_aws_credentials_and_no_lookups(synthesis: Synthesis)
     assert "missing" not in manifest
 
 
-def test_layer_is_built_for_arm64_and_python312(template: Template) -> None:
+def test_layer_is_built_for_arm64_and_python314(template: Template) -> None:
     template.resource_count_is("AWS::Lambda::LayerVersion", 1)
     template.has_resource_properties(
         "AWS::Lambda::LayerVersion",
-        {"CompatibleArchitectures": ["arm64"], "CompatibleRuntimes": ["python3.12"]},
+        {"CompatibleArchitectures": ["arm64"], "CompatibleRuntimes": ["python3.14"]},
     )
 
 

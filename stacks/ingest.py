@@ -1,0 +1,115 @@
+"""Ingest: the inbox bucket, its object-created events through a queue with a dead-letter queue, and the
+submit function that runs the upload flow."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_notifications as s3n
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from stacks.functions import PipelineFunction
+from stacks.nag import acknowledge, resource_evidence
+from stacks.settings import Settings
+from stacks.shared_layer import DoveRunnerClientLayer
+
+
+class Ingest(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: Settings,
+        layer: DoveRunnerClientLayer,
+        environment: dict[str, str],
+        log_retention: logs.RetentionDays,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.access_logs = s3.Bucket(
+            self,
+            "AccessLogsBucket",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(365))],
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        acknowledge(self.access_logs, "S1", "This is the access-log bucket; logging it into itself would loop.")
+        self.bucket = s3.Bucket(
+            self,
+            "InboxBucket",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            # Versions make "one detection per object version" exact, and keep the evidence of each drop.
+            versioned=True,
+            server_access_logs_bucket=self.access_logs,
+            server_access_logs_prefix="inbox-bucket/",
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "IngestDeadLetterQueue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        acknowledge(self.dead_letter_queue, "SQS3", "This is the dead-letter queue of the ingest queue.")
+        function_timeout = Duration.seconds(settings.submit_timeout_seconds)
+        self.queue = sqs.Queue(
+            self,
+            "IngestQueue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            # AWS advises six times the function's timeout, so a slow batch is not delivered twice meanwhile.
+            visibility_timeout=Duration.seconds(6 * settings.submit_timeout_seconds),
+            retention_period=Duration.days(14),
+            dead_letter_queue=sqs.DeadLetterQueue(
+                max_receive_count=settings.max_receive_count, queue=self.dead_letter_queue
+            ),
+        )
+        self.bucket.add_event_notification(
+            s3.EventType.OBJECT_CREATED,
+            s3n.SqsDestination(self.queue),
+            s3.NotificationKeyFilter(prefix=settings.inbox_prefix),
+        )
+        self.submit = PipelineFunction(
+            self,
+            "Submit",
+            handler_folder="submit",
+            description="DoveRunner detection: submits each video dropped in the inbox (upload or URL detection)",
+            layer=layer,
+            environment=environment,
+            log_retention=log_retention,
+            memory_mb=settings.submit_memory_mb,
+            timeout=function_timeout,
+        )
+        self.submit.function.add_event_source(
+            sources.SqsEventSource(
+                self.queue,
+                batch_size=settings.submit_batch_size,
+                report_batch_item_failures=True,
+                # Backpressure against DoveRunner: at most this many submissions at once.
+                max_concurrency=max(2, settings.submit_max_concurrency),
+            )
+        )
+        inbox_objects = self.bucket.arn_for_objects(f"{settings.inbox_prefix}*")
+        self.submit.role.add_to_policy(
+            iam.PolicyStatement(actions=["s3:GetObject", "s3:GetObjectVersion"], resources=[inbox_objects])
+        )
+        acknowledge(
+            self.submit.role,
+            "IAM5",
+            "Reading is scoped to objects under the inbox prefix: a key wildcard, not an action wildcard.",
+            evidence=resource_evidence(self, inbox_objects),
+        )
+
+    def allow_tracking(self, state_machine: sfn.IStateMachine) -> None:
+        state_machine.grant_start_execution(self.submit.role)

@@ -1,0 +1,133 @@
+"""Observability: the operator topic, alarms on everything that needs a person, and a dashboard."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+NAMESPACE = "DoveRunnerDetection"
+
+
+class Observability(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, topic_key: kms.IKey, alarm_email: str = "") -> None:
+        super().__init__(scope, construct_id)
+        self.operator_topic = sns.Topic(
+            self,
+            "OperatorAlertsTopic",
+            display_name="DoveRunner detection alerts",
+            master_key=topic_key,
+            enforce_ssl=True,
+        )
+        # CloudWatch alarms publish to the encrypted topic.
+        topic_key.grant_encrypt_decrypt(iam.ServicePrincipal("cloudwatch.amazonaws.com"))
+        if alarm_email:
+            self.operator_topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
+        self._action = cw_actions.SnsAction(self.operator_topic)
+        self.alarms: list[cw.Alarm] = []
+        self.dashboard = cw.Dashboard(self, "Dashboard", dashboard_name=None)
+
+    def _alarm(self, construct_id: str, metric: cw.IMetric, description: str) -> cw.Alarm:
+        alarm = cw.Alarm(
+            self,
+            construct_id,
+            metric=metric,
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            alarm_description=description,
+        )
+        alarm.add_alarm_action(self._action)
+        self.alarms.append(alarm)
+        return alarm
+
+    def watch_dead_letter_queue(self, queue: sqs.IQueue) -> None:
+        self._alarm(
+            "DeadLetterQueueNotEmpty",
+            queue.metric_approximate_number_of_messages_visible(period=Duration.minutes(5), statistic="Maximum"),
+            "S3 events that could not be submitted wait in the ingest dead-letter queue: see the submit function's "
+            "logs for the reason, fix it, then redrive the messages.",
+        )
+
+    def watch_functions(self, functions: Mapping[str, lambda_.IFunction]) -> None:
+        for name, function in functions.items():
+            self._alarm(
+                f"{name}Errors",
+                function.metric_errors(period=Duration.minutes(5), statistic="Sum"),
+                f"The {name} function failed: see its log group.",
+            )
+
+    def watch_state_machine(self, machine: sfn.StateMachine) -> None:
+        self._alarm(
+            "TrackingExecutionsFailed",
+            machine.metric_failed(period=Duration.minutes(5), statistic="Sum"),
+            "A detection job could not be followed to its end; its report says why.",
+        )
+        self._alarm(
+            "TrackingExecutionsTimedOut",
+            machine.metric_timed_out(period=Duration.minutes(5), statistic="Sum"),
+            "A detection job's execution reached the state machine's time limit.",
+        )
+
+    def add_dashboard(
+        self,
+        queue: sqs.IQueue,
+        dead_letter: sqs.IQueue,
+        functions: Mapping[str, lambda_.IFunction],
+        machine: sfn.StateMachine,
+    ) -> None:
+        def custom(name: str) -> cw.Metric:
+            return cw.Metric(
+                namespace=NAMESPACE,
+                metric_name=name,
+                dimensions_map={"service": "doverunner-detection"},
+                statistic="Sum",
+                period=Duration.minutes(5),
+            )
+
+        self.dashboard.add_widgets(
+            cw.GraphWidget(
+                title="Jobs",
+                left=[
+                    custom(n) for n in ("JobsSubmitted", "JobsRejected", "JobsCompleted", "JobsFailed", "JobsTimedOut")
+                ],
+                width=12,
+            ),
+            cw.GraphWidget(title="Watermarks found", left=[custom("WatermarksFound")], width=12),
+        )
+        self.dashboard.add_widgets(
+            cw.GraphWidget(
+                title="Ingest queue",
+                left=[
+                    queue.metric_approximate_number_of_messages_visible(),
+                    dead_letter.metric_approximate_number_of_messages_visible(),
+                ],
+                width=12,
+            ),
+            cw.GraphWidget(
+                title="Tracking executions",
+                left=[
+                    machine.metric_started(),
+                    machine.metric_succeeded(),
+                    machine.metric_failed(),
+                    machine.metric_timed_out(),
+                ],
+                width=12,
+            ),
+        )
+        self.dashboard.add_widgets(
+            cw.GraphWidget(title="Function errors", left=[f.metric_errors() for f in functions.values()], width=12),
+            cw.GraphWidget(title="Function duration", left=[f.metric_duration() for f in functions.values()], width=12),
+            cw.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=24),
+        )

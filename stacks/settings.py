@@ -1,0 +1,96 @@
+"""The app's settings: CDK context keys (cdk.json, or `-c key=value`), with defaults and validation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+from constructs import Construct
+
+PREFIX = "doverunner:"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Each field is the context key `doverunner:<camelCase name>`; see README's Configure section."""
+
+    site_id: str = "DEMO"  # your DoveRunner site id (four characters); not a secret
+    api_url: str = "https://api.pallycon.com"
+    default_service: str = "FWM"  # FWM (PD002) or DWM (PD006)
+    inbox_prefix: str = "inbox/"
+    results_prefix: str = "results/"
+    initial_wait_seconds: int = 30
+    max_wait_seconds: int = 900
+    wait_growth: float = 2.0
+    max_tracking_seconds: int = 7 * 24 * 3600
+    find_upload_seconds: int = 1800
+    url_detection_threshold_bytes: int = 5 * 1024**3  # above the single-PUT limit, URL detection
+    force_url_detection: bool = False
+    presigned_url_seconds: int = 12 * 3600
+    submit_batch_size: int = 1
+    submit_max_concurrency: int = 2
+    submit_memory_mb: int = 1024
+    submit_timeout_seconds: int = 900
+    max_receive_count: int = 5
+    log_retention_days: int = 30
+    alarm_email: str = ""
+    layer_architecture: str = "arm64"
+
+    @classmethod
+    def from_context(cls, scope: Construct) -> Settings:
+        values: dict[str, Any] = {}
+        for field in fields(cls):
+            key = PREFIX + _camel(field.name)
+            raw = scope.node.try_get_context(key)
+            if raw is None:
+                continue
+            default = field.default
+            try:
+                if isinstance(default, bool):
+                    values[field.name] = raw if isinstance(raw, bool) else str(raw).lower() == "true"
+                elif isinstance(default, int):
+                    values[field.name] = int(raw)
+                elif isinstance(default, float):
+                    values[field.name] = float(raw)
+                else:
+                    values[field.name] = str(raw)
+            except ValueError:
+                raise ValueError(f"context {key} must be a {type(default).__name__}, got {raw!r}") from None
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if len(self.site_id) != 4 or not self.site_id.isalnum():
+            raise ValueError(f"context {PREFIX}siteId must be four alphanumeric characters, got {self.site_id!r}")
+        if self.default_service.upper() not in ("FWM", "DWM", "PD002", "PD006"):
+            raise ValueError(f"context {PREFIX}defaultService must be FWM or DWM, got {self.default_service!r}")
+        if not 1 <= self.initial_wait_seconds <= self.max_wait_seconds:
+            raise ValueError(f"context {PREFIX}initialWaitSeconds must be between 1 and maxWaitSeconds")
+        if not self.inbox_prefix.endswith("/") or not self.results_prefix.endswith("/"):
+            raise ValueError("context inboxPrefix and resultsPrefix must end with '/'")
+        if self.results_prefix.startswith(self.inbox_prefix):
+            raise ValueError("context resultsPrefix must be outside inboxPrefix (reports would be submitted)")
+
+    def function_environment(self) -> dict[str, str]:
+        """What the pipeline's functions read (functions/pipeline/config.py)."""
+        return {
+            "DOVERUNNER_SITE_ID": self.site_id,
+            "DOVERUNNER_API_URL": self.api_url,
+            "DOVERUNNER_DEFAULT_SERVICE": self.default_service,
+            "INBOX_PREFIX": self.inbox_prefix,
+            "RESULTS_PREFIX": self.results_prefix,
+            "INITIAL_WAIT_SECONDS": str(self.initial_wait_seconds),
+            "MAX_WAIT_SECONDS": str(self.max_wait_seconds),
+            "WAIT_GROWTH": str(self.wait_growth),
+            "MAX_TRACKING_SECONDS": str(self.max_tracking_seconds),
+            "FIND_UPLOAD_SECONDS": str(self.find_upload_seconds),
+            "URL_DETECTION_THRESHOLD_BYTES": str(self.url_detection_threshold_bytes),
+            "FORCE_URL_DETECTION": str(self.force_url_detection).lower(),
+            "PRESIGNED_URL_SECONDS": str(self.presigned_url_seconds),
+        }
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)

@@ -1,0 +1,63 @@
+"""The jobs table and the secret that holds DoveRunner's credentials."""
+
+from __future__ import annotations
+
+import json
+
+from aws_cdk import RemovalPolicy, SecretValue
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from stacks.nag import acknowledge
+
+SECRET_TEMPLATE = {"site_key": "", "access_key": "", "account_id": ""}
+
+
+class JobsTable(Construct):
+    """One item per S3 object version (job_id); found by DoveRunner detection id through a secondary index."""
+
+    DETECTION_INDEX = "by-detection-id"
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.table = dynamodb.Table(
+            self,
+            "Table",
+            partition_key=dynamodb.Attribute(name="job_id", type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            # Jobs are the record of what was detected: kept when the stack goes.
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.table.add_global_secondary_index(
+            index_name=self.DETECTION_INDEX,
+            partition_key=dynamodb.Attribute(name="detection_id", type=dynamodb.AttributeType.NUMBER),
+        )
+
+
+class DoveRunnerSecret(Construct):
+    """Created empty; the operator fills it (README). The functions read it with caching."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.secret = secretsmanager.Secret(
+            self,
+            "Secret",
+            description=(
+                "DoveRunner credentials for the detection pipeline: JSON with site_key (32 bytes), access_key, "
+                "account_id, optionally account_access_key. Filled by the operator after deploy."
+            ),
+            # Empty fields, not credentials: the operator puts the real values in after deploy.
+            secret_string_value=SecretValue.unsafe_plain_text(json.dumps(SECRET_TEMPLATE)),
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        acknowledge(
+            self.secret,
+            "SMG4",
+            "DoveRunner issues the site key and access key; AWS cannot rotate them. The operator replaces the "
+            "secret's value when DoveRunner issues new ones.",
+        )

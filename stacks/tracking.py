@@ -1,0 +1,153 @@
+"""Tracking: one Step Functions execution per job that checks its detection with growing waits until it ends,
+then writes the report and publishes the result."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from stacks.functions import PipelineFunction
+from stacks.nag import acknowledge, resource_evidence
+from stacks.settings import Settings
+from stacks.shared_layer import DoveRunnerClientLayer
+
+# Errors of the Check step worth another try before the job is reported as failed: DoveRunner unreachable.
+TRANSIENT_ERRORS = ["TransportError", "Lambda.TooManyRequestsException", "Lambda.ServiceException"]
+
+
+class Tracking(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: Settings,
+        layer: DoveRunnerClientLayer,
+        environment: dict[str, str],
+        log_retention: logs.RetentionDays,
+        bucket: s3.IBucket,
+        topic_key: kms.IKey,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.results_topic = sns.Topic(
+            self,
+            "DetectionResultsTopic",
+            display_name="DoveRunner detection results",
+            master_key=topic_key,
+            enforce_ssl=True,
+        )
+        self.tracker = PipelineFunction(
+            self,
+            "Tracker",
+            handler_folder="tracker",
+            description="DoveRunner detection: checks a job's detection status and records it",
+            layer=layer,
+            environment=environment,
+            log_retention=log_retention,
+        )
+        self.reporter = PipelineFunction(
+            self,
+            "Reporter",
+            handler_folder="reporter",
+            description="DoveRunner detection: writes a job's report next to its input and publishes the result",
+            layer=layer,
+            environment={**environment, "RESULTS_TOPIC_ARN": self.results_topic.topic_arn},
+            log_retention=log_retention,
+        )
+        # Explicit actions: grant_publish would add kms:GenerateDataKey*, an action wildcard.
+        self.reporter.role.add_to_policy(
+            iam.PolicyStatement(actions=["sns:Publish"], resources=[self.results_topic.topic_arn])
+        )
+        self.reporter.role.add_to_policy(
+            iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[topic_key.key_arn])
+        )
+        reports = bucket.arn_for_objects(f"{settings.results_prefix}*")
+        self.reporter.role.add_to_policy(iam.PolicyStatement(actions=["s3:PutObject"], resources=[reports]))
+        acknowledge(
+            self.reporter.role,
+            "IAM5",
+            "Reports are written under the results prefix only: a key wildcard, not an action wildcard.",
+            evidence=resource_evidence(self, reports),
+        )
+        self.state_machine = self._state_machine(settings, log_retention)
+
+    def _state_machine(self, settings: Settings, log_retention: logs.RetentionDays) -> sfn.StateMachine:
+        check = tasks.LambdaInvoke(
+            self,
+            "CheckDetection",
+            lambda_function=self.tracker.function,
+            payload_response_only=True,
+            result_path="$.check",
+            retry_on_service_exceptions=False,
+        )
+        check.add_retry(errors=TRANSIENT_ERRORS, interval=Duration.seconds(30), max_attempts=6, backoff_rate=2)
+        report = tasks.LambdaInvoke(
+            self,
+            "WriteReport",
+            lambda_function=self.reporter.function,
+            payload_response_only=True,
+            result_path="$.result",
+        )
+        report_timeout = tasks.LambdaInvoke(
+            self,
+            "WriteTimeoutReport",
+            lambda_function=self.reporter.function,
+            payload_response_only=True,
+            result_path="$.result",
+        )
+        report_error = tasks.LambdaInvoke(
+            self,
+            "WriteFailureReport",
+            lambda_function=self.reporter.function,
+            payload_response_only=True,
+            result_path="$.result",
+        )
+        for task in (report, report_timeout, report_error):
+            task.add_retry(errors=TRANSIENT_ERRORS, interval=Duration.seconds(5), max_attempts=4, backoff_rate=2)
+        failed = sfn.Fail(self, "TrackingFailed", error="TrackingFailed", cause="the detection could not be followed")
+        timed_out = sfn.Fail(
+            self,
+            "TrackingTimedOut",
+            error="TrackingTimedOut",
+            cause="no terminal status within the maximum tracking time",
+        )
+        check.add_catch(report_error, result_path="$.error")
+        report_error.next(failed)
+        wait = sfn.Wait(self, "WaitBeforeNextCheck", time=sfn.WaitTime.seconds_path("$.check.wait_seconds"))
+        decide = (
+            sfn.Choice(self, "DetectionEnded")
+            .when(sfn.Condition.boolean_equals("$.check.terminal", True), report.next(sfn.Succeed(self, "Reported")))
+            .when(sfn.Condition.boolean_equals("$.check.timed_out", True), report_timeout.next(timed_out))
+            .otherwise(wait.next(check))
+        )
+        log_group = logs.LogGroup(self, "StateMachineLogs", retention=log_retention)
+        machine = sfn.StateMachine(
+            self,
+            "DetectionTracker",
+            definition_body=sfn.DefinitionBody.from_chainable(check.next(decide)),
+            # A backstop behind the Check step's own limit, so no execution lives forever.
+            timeout=Duration.seconds(settings.max_tracking_seconds + 24 * 3600),
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
+            comment="Follows one DoveRunner detection job until its detection ends, then reports it",
+        )
+        acknowledge(
+            machine,
+            "IAM5",
+            "Step Functions log delivery and X-Ray support no resource-level permissions (Resource '*'); invoking "
+            "a function is granted on its versions too (':*').",
+            evidence=(
+                "Resource::*",
+                *resource_evidence(
+                    self, f"{self.tracker.function.function_arn}:*", f"{self.reporter.function.function_arn}:*"
+                ),
+            ),
+        )
+        return machine

@@ -1,0 +1,299 @@
+"""The pipeline's resources in the synthesized template: what each is, and that each may do only its job."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+
+def resources(template_json: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template_json["Resources"].items() if v["Type"] == kind}
+
+
+def function_id(template_json: dict[str, Any], handler_folder: str) -> str:
+    (found,) = [
+        k
+        for k, v in resources(template_json, "AWS::Lambda::Function").items()
+        if v["Properties"].get("Handler") == f"{handler_folder}.handler.lambda_handler"
+    ]
+    return found
+
+
+def role_statements(template_json: dict[str, Any], handler_folder: str) -> list[dict[str, Any]]:
+    role = template_json["Resources"][function_id(template_json, handler_folder)]["Properties"]["Role"]["Fn::GetAtt"][0]
+    statements: list[dict[str, Any]] = []
+    for policy in resources(template_json, "AWS::IAM::Policy").values():
+        if {"Ref": role} in policy["Properties"]["Roles"]:
+            statements += policy["Properties"]["PolicyDocument"]["Statement"]
+    return statements
+
+
+def actions_of(statements: list[dict[str, Any]]) -> set[str]:
+    out: set[str] = set()
+    for statement in statements:
+        action = statement["Action"]
+        out.update(action if isinstance(action, list) else [action])
+    return out
+
+
+# ---- ingest ---------------------------------------------------------------------------------------------------
+
+
+def test_inbox_bucket_is_encrypted_versioned_private_and_logged(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+            },
+            "VersioningConfiguration": {"Status": "Enabled"},
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": True,
+                "BlockPublicPolicy": True,
+                "IgnorePublicAcls": True,
+                "RestrictPublicBuckets": True,
+            },
+            "LoggingConfiguration": Match.object_like({"LogFilePrefix": "inbox-bucket/"}),
+        },
+    )
+
+
+def test_every_bucket_refuses_requests_without_tls(template_json: dict[str, Any]) -> None:
+    buckets = resources(template_json, "AWS::S3::Bucket")
+    policies = resources(template_json, "AWS::S3::BucketPolicy").values()
+    denied = {
+        p["Properties"]["Bucket"]["Ref"]
+        for p in policies
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    }
+    assert denied == set(buckets)
+
+
+def test_only_objects_under_the_inbox_prefix_notify_the_ingest_queue(template: Template) -> None:
+    template.has_resource_properties(
+        "Custom::S3BucketNotifications",
+        {
+            "NotificationConfiguration": {
+                "QueueConfigurations": [
+                    {
+                        "Events": ["s3:ObjectCreated:*"],
+                        "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "inbox/"}]}},
+                        "QueueArn": Match.any_value(),
+                    }
+                ]
+            }
+        },
+    )
+
+
+def test_ingest_queue_has_a_dead_letter_queue_and_outlasts_the_function(template_json: dict[str, Any]) -> None:
+    queues = resources(template_json, "AWS::SQS::Queue")
+    (ingest,) = [q for q in queues.values() if "RedrivePolicy" in q["Properties"]]
+    submit = template_json["Resources"][function_id(template_json, "submit")]["Properties"]
+
+    assert ingest["Properties"]["RedrivePolicy"]["maxReceiveCount"] == 5
+    assert ingest["Properties"]["VisibilityTimeout"] >= 6 * submit["Timeout"]
+    assert all(q["Properties"]["SqsManagedSseEnabled"] for q in queues.values())
+
+
+def test_submit_function_reads_the_queue_with_partial_batch_failures_and_bounded_concurrency(
+    template: Template,
+) -> None:
+    template.has_resource_properties(
+        "AWS::Lambda::EventSourceMapping",
+        {
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+            "BatchSize": 1,
+            "ScalingConfig": {"MaximumConcurrency": 2},
+        },
+    )
+
+
+def test_submit_function_can_stream_a_large_object(template_json: dict[str, Any]) -> None:
+    submit = template_json["Resources"][function_id(template_json, "submit")]["Properties"]
+
+    assert (submit["MemorySize"], submit["Timeout"]) == (1024, 900)
+
+
+# ---- functions ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("handler", ["submit", "tracker", "reporter"])
+def test_each_function_has_its_own_role_and_log_group_with_retention(
+    template_json: dict[str, Any], handler: str
+) -> None:
+    properties = template_json["Resources"][function_id(template_json, handler)]["Properties"]
+    roles = [
+        template_json["Resources"][function_id(template_json, h)]["Properties"]["Role"]
+        for h in ("submit", "tracker", "reporter")
+    ]
+    log_group = template_json["Resources"][properties["LoggingConfig"]["LogGroup"]["Ref"]]
+
+    assert roles.count(properties["Role"]) == 1
+    assert log_group["Properties"]["RetentionInDays"] == 30
+    assert (properties["Architectures"], properties["Runtime"]) == (["arm64"], "python3.14")
+    assert properties["TracingConfig"] == {"Mode": "Active"}
+    assert len(properties["Layers"]) == 1
+
+
+def test_no_policy_grants_an_action_wildcard(template_json: dict[str, Any]) -> None:
+    statements = [
+        s
+        for p in resources(template_json, "AWS::IAM::Policy").values()
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+    assert [a for a in actions_of(statements) if "*" in a] == []
+
+
+def test_no_pipeline_role_uses_a_managed_policy(template_json: dict[str, Any]) -> None:
+    for handler in ("submit", "tracker", "reporter"):
+        role = template_json["Resources"][function_id(template_json, handler)]["Properties"]["Role"]["Fn::GetAtt"][0]
+        assert "ManagedPolicyArns" not in template_json["Resources"][role]["Properties"]
+
+
+def test_submit_may_read_inbox_objects_start_tracking_and_write_jobs_but_not_write_s3(
+    template_json: dict[str, Any],
+) -> None:
+    statements = role_statements(template_json, "submit")
+
+    assert actions_of(statements) == {
+        "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTelemetryRecords", "xray:PutTraceSegments",
+        "sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl",
+        "sqs:ReceiveMessage",
+        "s3:GetObject", "s3:GetObjectVersion", "states:StartExecution",
+        "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
+        "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+    }  # fmt: skip
+    (s3_read,) = [s for s in statements if "s3:GetObject" in s["Action"]]
+    assert s3_read["Resource"]["Fn::Join"][1][1] == "/inbox/*"
+
+
+def test_tracker_may_only_read_the_secret_and_update_jobs(template_json: dict[str, Any]) -> None:
+    assert actions_of(role_statements(template_json, "tracker")) == {
+        "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTelemetryRecords", "xray:PutTraceSegments",
+        "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "dynamodb:GetItem", "dynamodb:UpdateItem",
+    }  # fmt: skip
+
+
+def test_reporter_may_write_only_under_the_results_prefix_and_publish_results(template_json: dict[str, Any]) -> None:
+    statements = role_statements(template_json, "reporter")
+
+    (s3_write,) = [s for s in statements if s["Action"] == "s3:PutObject"]
+    assert s3_write["Resource"]["Fn::Join"][1][1] == "/results/*"
+    assert "sns:Publish" in actions_of(statements)
+    assert "s3:GetObject" not in actions_of(statements)
+
+
+# ---- tracking ---------------------------------------------------------------------------------------------------
+
+
+def state_machine(template_json: dict[str, Any]) -> dict[str, Any]:
+    import json
+
+    (machine,) = resources(template_json, "AWS::StepFunctions::StateMachine").values()
+    definition = machine["Properties"]["DefinitionString"]
+    text = "".join(p if isinstance(p, str) else "ARN" for p in definition["Fn::Join"][1])
+    return dict(json.loads(text))
+
+
+def test_state_machine_checks_then_waits_a_growing_time_until_the_detection_ends(template_json: dict[str, Any]) -> None:
+    states = state_machine(template_json)["States"]
+
+    assert state_machine(template_json)["StartAt"] == "CheckDetection"
+    assert states["CheckDetection"]["Next"] == "DetectionEnded"
+    choices = states["DetectionEnded"]["Choices"]
+    assert [(c["Variable"], c["Next"]) for c in choices] == [
+        ("$.check.terminal", "WriteReport"),
+        ("$.check.timed_out", "WriteTimeoutReport"),
+    ]
+    assert states["DetectionEnded"]["Default"] == "WaitBeforeNextCheck"
+    assert states["WaitBeforeNextCheck"] == {
+        "Type": "Wait",
+        "SecondsPath": "$.check.wait_seconds",
+        "Next": "CheckDetection",
+    }
+
+
+def test_state_machine_ends_a_timeout_and_an_error_in_fail_states_after_reporting(
+    template_json: dict[str, Any],
+) -> None:
+    states = state_machine(template_json)["States"]
+
+    assert states["WriteTimeoutReport"]["Next"] == "TrackingTimedOut"
+    assert states["CheckDetection"]["Catch"][0]["Next"] == "WriteFailureReport"
+    assert states["WriteFailureReport"]["Next"] == "TrackingFailed"
+    assert states["WriteReport"]["Next"] == "Reported"
+    assert {states[s]["Type"] for s in ("TrackingTimedOut", "TrackingFailed")} == {"Fail"}
+
+
+def test_check_retries_when_doverunner_is_unreachable(template_json: dict[str, Any]) -> None:
+    (retry,) = state_machine(template_json)["States"]["CheckDetection"]["Retry"]
+
+    assert "TransportError" in retry["ErrorEquals"]
+    assert retry["BackoffRate"] == 2
+
+
+def test_state_machine_is_traced_logged_and_has_a_backstop_timeout(template_json: dict[str, Any]) -> None:
+    (machine,) = resources(template_json, "AWS::StepFunctions::StateMachine").values()
+
+    assert machine["Properties"]["TracingConfiguration"] == {"Enabled": True}
+    assert machine["Properties"]["LoggingConfiguration"]["Level"] == "ALL"
+    assert state_machine(template_json)["TimeoutSeconds"] == 604800 + 86400
+
+
+# ---- storage and secrets ----------------------------------------------------------------------------------------
+
+
+def test_jobs_table_has_point_in_time_recovery_and_a_detection_index(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "KeySchema": [{"AttributeName": "job_id", "KeyType": "HASH"}],
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            "GlobalSecondaryIndexes": [Match.object_like({"IndexName": "by-detection-id"})],
+        },
+    )
+
+
+def test_credentials_secret_is_created_empty_for_the_operator_to_fill(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::SecretsManager::Secret", {"SecretString": '{"site_key": "", "access_key": "", "account_id": ""}'}
+    )
+
+
+def test_topics_are_encrypted_with_a_rotating_key(template: Template) -> None:
+    template.resource_count_is("AWS::SNS::Topic", 2)
+    template.all_resources_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
+    template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
+
+
+# ---- observability ----------------------------------------------------------------------------------------------
+
+
+def test_alarms_cover_the_dead_letter_queue_every_function_and_failed_or_timed_out_executions(
+    template_json: dict[str, Any],
+) -> None:
+    alarms = resources(template_json, "AWS::CloudWatch::Alarm").values()
+    metrics = sorted(a["Properties"]["MetricName"] for a in alarms)
+
+    assert metrics == sorted(
+        ["ApproximateNumberOfMessagesVisible", "Errors", "Errors", "Errors", "ExecutionsFailed", "ExecutionsTimedOut"]
+    )
+    assert all(len(a["Properties"]["AlarmActions"]) == 1 for a in alarms)
+
+
+def test_a_dashboard_shows_the_pipeline(template: Template) -> None:
+    template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
+
+
+@pytest.mark.parametrize(
+    "output",
+    ["InboxBucketName", "IngestQueueUrl", "IngestDeadLetterQueueUrl", "JobsTableName", "StateMachineArn",
+     "ResultsTopicArn", "OperatorTopicArn", "DoveRunnerSecretArn"],
+)  # fmt: skip
+def test_what_an_operator_needs_is_a_stack_output(template: Template, output: str) -> None:
+    template.has_output(output, {"Value": Match.any_value()})
