@@ -25,7 +25,7 @@ from urllib.parse import unquote, unquote_plus
 from aws_lambda_powertools.utilities.data_classes import S3Event
 from botocore.exceptions import ClientError
 
-from doverunner import DoveRunnerApiError, DoveRunnerClient, TransportError, service_code
+from doverunner import ConfigurationError, DoveRunnerApiError, DoveRunnerClient, TransportError, service_code
 from doverunner.client import SUPPORTED_EXTENSIONS, file_extension
 from pipeline.config import PipelineConfig
 from pipeline.jobs import FINAL_STATES, JobExists, JobState, JobStore, StateConflict, job_id_for, now_iso
@@ -201,7 +201,7 @@ class Submitter:
 
     def _recover(self, job: dict[str, Any]) -> SubmitResult:
         """The previous delivery died after claiming the job: adopt its detection if DoveRunner has one."""
-        client = self._client_factory()
+        client = self._client(job["job_id"])
         page = client.list_detections(keyword=job["dr_title"], condition="title", service=job["service"])
         found = next((d for d in page.items if d.title == job["dr_title"]), None)
         if found is not None:
@@ -218,7 +218,16 @@ class Submitter:
         logger.warning("interrupted submission left no detection: sending it")
         return self._call_doverunner(job, client)
 
+    def _client(self, job_id: str) -> DoveRunnerClient:
+        """The client, before anything is claimed: missing credentials leave the job as it is, with the reason."""
+        try:
+            return self._client_factory()
+        except ConfigurationError as exc:
+            self._jobs.update(job_id, {"last_error": str(exc)})
+            raise RetryLater(str(exc)) from exc
+
     def _send(self, job: dict[str, Any]) -> SubmitResult:
+        client = self._client(job["job_id"])
         try:
             job = self._jobs.update(
                 job["job_id"],
@@ -228,7 +237,7 @@ class Submitter:
         except StateConflict:
             # A concurrent delivery claimed it first.
             return SubmitResult(job["job_id"], JobState.SUBMITTING.value, "duplicate")
-        return self._call_doverunner(job, self._client_factory())
+        return self._call_doverunner(job, client)
 
     def _call_doverunner(self, job: dict[str, Any], client: DoveRunnerClient) -> SubmitResult:
         job_id = job["job_id"]
