@@ -66,9 +66,12 @@ def file_extension(name: str) -> str:
     return name.rsplit(".", 1)[-1].lower() if "." in name else ""
 
 
-class _SizedReader:
-    """A file-like body of known length: requests sends it with Content-Length (a signed S3 PUT refuses chunked
-    bodies) and reads it block by block, so memory stays flat whatever the size."""
+class _SizedBody:
+    """A body of known length, sent in 1 MiB chunks: requests gives it a Content-Length (a signed S3 PUT refuses
+    chunked bodies) and iterates it, so memory stays flat whatever the size. It has no `read` on purpose: with
+    one, urllib3 would pull 16 KiB at a time, which is slow from a network source such as an S3 body."""
+
+    CHUNK = 1 << 20
 
     def __init__(self, stream: IO[bytes], size: int, progress: ProgressCallback | None) -> None:
         self._stream = stream
@@ -79,18 +82,14 @@ class _SizedReader:
     def __len__(self) -> int:
         return self._size
 
-    def read(self, amount: int = -1) -> bytes:
-        remaining = self._size - self.sent
-        if remaining <= 0:
-            return b""
-        chunk = self._stream.read(remaining if amount is None or amount < 0 else min(amount, remaining))
-        self.sent += len(chunk)
-        if self._progress:
-            self._progress(self.sent, self._size)
-        return chunk
-
     def __iter__(self) -> Iterator[bytes]:
-        while chunk := self.read(64 * 1024):
+        while self.sent < self._size:
+            chunk = self._stream.read(min(self.CHUNK, self._size - self.sent))
+            if not chunk:
+                return
+            self.sent += len(chunk)
+            if self._progress:
+                self._progress(self.sent, self._size)
             yield chunk
 
 
@@ -279,7 +278,7 @@ class DoveRunnerClient:
                 f"the signed upload URL was issued {age:.0f}s ago and is valid for "
                 f"{UPLOAD_URL_LIFETIME_SECONDS:.0f}s: request a new one right before uploading"
             )
-        body = _SizedReader(stream, size, progress)
+        body = _SizedBody(stream, size, progress)
         try:
             # No Authorization header: the URL is signed, and the API token must not go to the storage host.
             response = self._transport.request(

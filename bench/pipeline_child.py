@@ -1,0 +1,55 @@
+"""One submission in a fresh process, so its peak memory is its own: prints {"seconds", "max_rss_kib"} as JSON.
+
+    python bench/pipeline_child.py MODE BUCKET KEY      (AWS_ENDPOINT_URL, DOVERUNNER_*, JOBS_TABLE... set)
+
+MODE: "submit" runs the submit function's logic (S3 object streamed to the signed URL); "read-all" is the naive
+baseline that reads the whole object into memory and PUTs it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions"))
+
+import boto3  # noqa: E402
+import requests  # noqa: E402
+from upload_child import peak_rss_kib  # noqa: E402
+
+from doverunner import ClientConfig, Credentials, DoveRunnerClient  # noqa: E402
+from pipeline.config import PipelineConfig  # noqa: E402
+from pipeline.ingest import S3ObjectRef, Submitter  # noqa: E402
+from pipeline.jobs import JobStore  # noqa: E402
+
+
+def main() -> int:
+    mode, bucket, key = sys.argv[1:4]
+    client = DoveRunnerClient(ClientConfig.from_mapping(os.environ), Credentials.from_mapping(os.environ))
+    s3 = boto3.client("s3")
+    started = time.perf_counter()
+    if mode == "submit":
+        config = PipelineConfig.from_env()
+        jobs = JobStore(boto3.resource("dynamodb").Table(config.jobs_table))
+        submitter = Submitter(
+            s3=s3, jobs=jobs, sfn=boto3.client("stepfunctions"), client_factory=lambda: client, config=config
+        )
+        result = submitter.submit(S3ObjectRef(bucket, key, None, "", str(time.time_ns())))
+        if result.action != "submitted":
+            raise SystemExit(f"submission did not go through: {result}")
+    elif mode == "read-all":
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        ticket = client.request_upload_url("bench read-all", "mp4")
+        requests.put(ticket.upload_url, data=body, timeout=600).raise_for_status()
+    else:
+        raise SystemExit(f"unknown mode {mode!r}")
+    seconds = time.perf_counter() - started
+    print(json.dumps({"seconds": seconds, "max_rss_kib": peak_rss_kib()}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
