@@ -16,14 +16,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions"))
 
-import boto3  # noqa: E402
-import requests  # noqa: E402
-from upload_child import peak_rss_kib  # noqa: E402
+import boto3
+import requests
+from upload_child import peak_rss_kib
 
-from doverunner import ClientConfig, Credentials, DoveRunnerClient  # noqa: E402
-from pipeline.config import PipelineConfig  # noqa: E402
-from pipeline.ingest import S3ObjectRef, Submitter  # noqa: E402
-from pipeline.jobs import JobStore  # noqa: E402
+from doverunner import ClientConfig, Credentials, DoveRunnerClient
+from pipeline.config import PipelineConfig
+from pipeline.ingest import S3ObjectRef, Submitter
+from pipeline.jobs import JobStore
 
 
 def main() -> int:

@@ -87,7 +87,8 @@ def main() -> int:
 
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, median of {args.repeat} runs\n")
     print(
-        "| size MiB | submit MiB/s | read-all MiB/s | submit peak RSS MiB | read-all peak RSS MiB | submit/read-all memory |"
+        "| size MiB | submit MiB/s | read-all MiB/s | submit peak RSS MiB | read-all peak RSS MiB "
+        "| submit/read-all memory |"
     )
     print("|---:|---:|---:|---:|---:|---:|")
     for size, m in rows:
