@@ -101,14 +101,18 @@ class Ingest(Construct):
             )
         )
         inbox_objects = self.bucket.arn_for_objects(f"{settings.inbox_prefix}*")
+        reports = self.bucket.arn_for_objects(f"{settings.results_prefix}*")
         self.submit.role.add_to_policy(
             iam.PolicyStatement(actions=["s3:GetObject", "s3:GetObjectVersion"], resources=[inbox_objects])
         )
+        # The report of an object refused before any DoveRunner call.
+        self.submit.role.add_to_policy(iam.PolicyStatement(actions=["s3:PutObject"], resources=[reports]))
         acknowledge(
             self.submit.role,
             "IAM5",
-            "Reading is scoped to objects under the inbox prefix: a key wildcard, not an action wildcard.",
-            evidence=resource_evidence(self, inbox_objects),
+            "Reading is scoped to objects under the inbox prefix, writing to reports under the results prefix: "
+            "key wildcards, not action wildcards.",
+            evidence=resource_evidence(self, inbox_objects, reports),
         )
 
     def allow_tracking(self, state_machine: sfn.IStateMachine) -> None:

@@ -30,6 +30,7 @@ from doverunner.client import SUPPORTED_EXTENSIONS, file_extension
 from pipeline.config import PipelineConfig
 from pipeline.jobs import FINAL_STATES, JobExists, JobState, JobStore, StateConflict, job_id_for, now_iso
 from pipeline.observability import logger, metrics
+from pipeline.reporting import write_report
 
 
 @dataclass(frozen=True)
@@ -174,9 +175,13 @@ class Submitter:
         return self._reject(job, reason)
 
     def _reject(self, job: dict[str, Any], reason: str) -> SubmitResult:
+        # The operator finds the refusal where a report would be, not only in the jobs table.
+        report_key = ""
+        if job.get("key", "").startswith(self._config.inbox_prefix):
+            report_key = write_report(self._s3, self._config, job, JobState.REJECTED, reason)["report_key"]
         self._jobs.update(
             job["job_id"],
-            {"state": JobState.REJECTED.value, "reason": reason, "finished_at": now_iso()},
+            {"state": JobState.REJECTED.value, "reason": reason, "finished_at": now_iso(), "report_key": report_key},
             expect=(JobState.RECEIVED,),
         )
         metrics.add_metric(name="JobsRejected", unit="Count", value=1)

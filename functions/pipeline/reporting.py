@@ -59,6 +59,21 @@ def build_report(job: dict[str, Any], state: JobState, reason: str = "") -> dict
     return report
 
 
+def write_report(
+    s3: Any, config: PipelineConfig, job: dict[str, Any], state: JobState, reason: str = ""
+) -> dict[str, Any]:
+    """Writes the job's report to results/<input key>.json in the input's bucket; the report."""
+    report = build_report(job, state, reason)
+    report["report_key"] = report_key(config, job["key"])
+    s3.put_object(
+        Bucket=job["bucket"],
+        Key=report["report_key"],
+        Body=json.dumps(report, ensure_ascii=False, indent=2).encode("utf-8"),
+        ContentType="application/json; charset=utf-8",
+    )
+    return report
+
+
 def _pipeline_error(error: dict[str, Any] | None) -> dict[str, Any] | None:
     """A Step Functions Catch's error, with the guide's explanation when it carries a DoveRunner code."""
     if not error:
@@ -97,14 +112,8 @@ def finish(
     if pipeline_error:
         job["error"] = job.get("error") or pipeline_error
         reason = reason or f"tracking failed: {pipeline_error['message']}"
-    report = build_report(job, state, reason)
-    key = report_key(config, job["key"])
-    s3.put_object(
-        Bucket=job["bucket"],
-        Key=key,
-        Body=json.dumps(report, ensure_ascii=False, indent=2).encode("utf-8"),
-        ContentType="application/json; charset=utf-8",
-    )
+    report = write_report(s3, config, job, state, reason)
+    key = report["report_key"]
     fields: dict[str, Any] = {"state": state.value, "report_key": key, "finished_at": report["times"]["finished_at"]}
     if report["reason"]:
         fields["reason"] = report["reason"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 
 import pytest
@@ -73,6 +74,17 @@ def test_unsupported_file_is_rejected_without_a_doverunner_call(pipeline: LocalP
     assert (job["state"], result.action) == ("REJECTED", "rejected")
     assert "unsupported file type" in job["reason"]
     assert pipeline.local.emulator.requests_seen == []
+
+
+def test_rejected_object_gets_a_report_where_the_operator_looks(pipeline: LocalPipeline) -> None:
+    pipeline.submitter().submit(pipeline.put("inbox/clip.avi", b"\x00" * 100))
+
+    report = json.loads(
+        pipeline.s3.get_object(Bucket=pipeline.bucket, Key="results/inbox/clip.avi.json")["Body"].read()
+    )
+
+    assert report["state"] == "REJECTED"
+    assert "unsupported file type (.avi)" in report["reason"]
 
 
 def test_empty_object_is_rejected_without_a_doverunner_call(pipeline: LocalPipeline) -> None:

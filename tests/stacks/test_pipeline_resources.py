@@ -155,7 +155,7 @@ def test_no_pipeline_role_uses_a_managed_policy(template_json: dict[str, Any]) -
         assert "ManagedPolicyArns" not in template_json["Resources"][role]["Properties"]
 
 
-def test_submit_may_read_inbox_objects_start_tracking_and_write_jobs_but_not_write_s3(
+def test_submit_may_read_inbox_objects_write_only_reports_start_tracking_and_write_jobs(
     template_json: dict[str, Any],
 ) -> None:
     statements = role_statements(template_json, "submit")
@@ -164,12 +164,14 @@ def test_submit_may_read_inbox_objects_start_tracking_and_write_jobs_but_not_wri
         "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTelemetryRecords", "xray:PutTraceSegments",
         "sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl",
         "sqs:ReceiveMessage",
-        "s3:GetObject", "s3:GetObjectVersion", "states:StartExecution",
+        "s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "states:StartExecution",
         "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
         "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
     }  # fmt: skip
     (s3_read,) = [s for s in statements if "s3:GetObject" in s["Action"]]
+    (s3_write,) = [s for s in statements if s["Action"] == "s3:PutObject"]
     assert s3_read["Resource"]["Fn::Join"][1][1] == "/inbox/*"
+    assert s3_write["Resource"]["Fn::Join"][1][1] == "/results/*"
 
 
 def test_tracker_may_only_read_the_secret_and_update_jobs(template_json: dict[str, Any]) -> None:
