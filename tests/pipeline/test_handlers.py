@@ -31,7 +31,7 @@ def clear_caches() -> None:
     config_module.config.cache_clear()
     for made in (runtime.s3, runtime.sfn, runtime.sns, runtime.jobs):
         made.cache_clear()
-    parameters.clear_caches()
+    parameters.clear_caches()  # type: ignore[no-untyped-call]
 
 
 @pytest.fixture
