@@ -391,7 +391,8 @@ def refs_from_message(body: Any) -> list[S3ObjectRef]:
                 key=unquote_plus(obj.key),  # S3 events carry the key URL-encoded ('+' for a space)
                 version_id=obj.version_id,
                 etag=obj.etag,
-                sequencer=obj.sequencer,
+                # Real S3 always sends it for a PUT; it matters only for buckets without versioning.
+                sequencer=str(obj.get("sequencer", "")),
             )
         )
     return refs

@@ -23,8 +23,8 @@ from typing import Any
 from urllib.parse import urljoin, urlparse
 
 import requests
-from doverunner.codes import DETECTION_FAILURE_CODES, describe_error
 
+from doverunner.codes import DETECTION_FAILURE_CODES, describe_error
 from doverunner_local.config import EmulatorConfig
 from doverunner_local.content import ContentInspector, Inspection
 

@@ -22,7 +22,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from doverunner import crypto
-
 from doverunner_local.config import EmulatorConfig
 from doverunner_local.content import ContentInspector
 from doverunner_local.engine import ApiFailure, Emulator, UploadRefused

@@ -1,0 +1,851 @@
+"""Every patch and workaround moto needs to run a CDK stack locally, in one place. Pinned to moto==5.2.5.
+
+Most patches replace private moto internals. `check_moto_internals()` verifies that each of them still exists
+with the signature (and, where the patch relies on it, the code) it had in the pinned version, and raises
+`MotoGlueError` naming the installed moto version otherwise. `MotoGlue.install()` runs that check first.
+
+Patches (each `_patch_*` method says why, in a line):
+- Lambda invocation runs the handler in this process (`lambda_runtime`), instead of in Docker.
+- Lambda `InvocationType=Event`, S3 -> Lambda and SNS -> Lambda deliveries run on a thread, as in AWS (moto runs
+  them inside the caller's request, which deadlocks when a handler publishes to a topic another function is
+  subscribed to).
+- SNS -> Lambda events carry the real topic, subscription, message id and attributes (moto sends fixed values).
+- S3 event keys keep their slashes, as AWS sends them.
+- Ref on a layer version is its ARN (moto returns its Python object).
+- SQS event source mappings are polled by `event_sources.SqsPoller`, not delivered inline by moto.
+- CloudFormation: custom resources get string-typed properties and can report failure; state machines land in
+  the Step Functions backend that executes them; AWS::SNS::Subscription, AWS::SecretsManager::Secret and
+  AWS::CloudWatch::Alarm are created; any other type moto does not know becomes a placeholder with a physical id
+  (so that Ref and GetAtt on it still resolve) and is listed in `MotoGlue.placeholders`.
+- Settings: custom-resource responses go to 127.0.0.1 and to the right port; Step Functions executes.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib
+import inspect
+import json
+import logging
+import os
+import threading
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import moto
+from botocore.config import Config
+
+from doverunner_local.aws.lambda_runtime import (
+    DUMMY_CREDENTIALS,
+    FunctionSpec,
+    InProcessLambdaRuntime,
+    InvocationResult,
+)
+
+log = logging.getLogger("doverunner_local.aws.glue")
+
+PINNED_MOTO_VERSION = "5.2.5"
+
+
+class MotoGlueError(RuntimeError):
+    """moto's internals are not what this glue was written against."""
+
+
+@dataclass(frozen=True)
+class _Expectation:
+    """A private moto object a patch relies on: where it is, its parameters, and code it must still contain."""
+
+    target: str
+    parameters: tuple[str, ...] | None = None
+    mentions: tuple[str, ...] = ()
+    # The patch adds this attribute; once moto has it, the patch is obsolete.
+    absent: bool = False
+
+
+_EXPECTATIONS = (
+    _Expectation("moto.settings:moto_server_host", ()),
+    _Expectation("moto.settings:moto_server_port", (), ("MOTO_PORT",)),
+    _Expectation("moto.core.config:default_user_config"),
+    _Expectation("moto.stepfunctions.responses:get_backend", ("account", "region"), ("execute_state_machine",)),
+    _Expectation("moto.stepfunctions.models:stepfunctions_backends"),
+    _Expectation(
+        "moto.stepfunctions.models:StateMachine.create_from_cloudformation_json",
+        ("resource_name", "cloudformation_json", "account_id", "region_name", "kwargs"),
+        ("stepfunctions_backends[account_id][region_name]",),
+    ),
+    _Expectation("moto.stepfunctions.parser.models:stepfunctions_parser_backends"),
+    _Expectation("moto.stepfunctions.parser.asl.utils.boto_client:boto_client_for", None, ("moto_server_port()",)),
+    _Expectation(
+        "moto.awslambda.models:LambdaFunction.invoke", ("self", "body", "request_headers", "response_headers")
+    ),
+    _Expectation(
+        "moto.awslambda.models:LambdaFunction.__init__",
+        ("self", "account_id", "spec", "region", "version"),
+        (
+            "self.function_name =",
+            "self.handler =",
+            "self.run_time =",
+            "self.environment_vars =",
+            "self.memory_size =",
+            "self.timeout =",
+            "self.logs_group_name =",
+            "self.logs_backend =",
+            "self.function_arn",
+            "self.version =",
+        ),
+    ),
+    _Expectation("moto.awslambda.models:LambdaFunction._set_function_code", None, ("self.code_bytes,",)),
+    _Expectation("moto.awslambda.models:LambdaFunction.save_logs", ("self", "output")),
+    _Expectation("moto.awslambda.models:LayerVersion.arn"),
+    _Expectation("moto.awslambda.models:LayerVersion.physical_resource_id", absent=True),
+    _Expectation(
+        "moto.awslambda.models:LambdaBackend.create_event_source_mapping",
+        ("self", "spec"),
+        ("queue.lambda_event_source_mappings[esm.function_arn] = esm",),
+    ),
+    _Expectation("moto.awslambda.models:LambdaBackend.get_function", ("self", "function_name_or_arn", "qualifier")),
+    _Expectation(
+        "moto.awslambda.models:LambdaBackend.send_sns_message",
+        ("self", "function_name", "message", "subject", "qualifier"),
+    ),
+    _Expectation("moto.sqs.models:Queue.add_message", ("self", "message"), ("self.lambda_event_source_mappings",)),
+    _Expectation(
+        "moto.sns.models:Subscription.publish",
+        (
+            "self",
+            "message",
+            "message_id",
+            "subject",
+            "message_attributes",
+            "group_id",
+            "deduplication_id",
+            "message_structure",
+        ),
+        ("send_sns_message(",),
+    ),
+    _Expectation(
+        "moto.s3.notifications:_invoke_awslambda", ("account_id", "event_body", "fn_arn", "region_name"), ("invoke(",)
+    ),
+    _Expectation("moto.s3.notifications:send_event", None, ("_invoke_awslambda(",)),
+    _Expectation("moto.s3.notifications:_get_s3_event", None, ("quote_plus(key.name)",)),
+    _Expectation("moto.s3.notifications:quote_plus"),
+    _Expectation(
+        "moto.cloudformation.custom_model:CustomModel.create_from_cloudformation_json",
+        ("resource_name", "cloudformation_json", "account_id", "region_name", "kwargs"),
+        ("settings.moto_server_host()", "settings.moto_server_port()", '"ResourceProperties": properties'),
+    ),
+    _Expectation(
+        "moto.cloudformation.responses:CloudFormationResponse.process_cfn_response", ("self",), ('"SUCCESS"',)
+    ),
+    _Expectation("moto.cloudformation.parsing:resource_class_from_type", ("resource_type",)),
+    _Expectation("moto.cloudformation.parsing:parse_resource", None, ("resource_class_from_type(",)),
+    _Expectation("moto.cloudformation.parsing:NULL_MODELS"),
+)
+
+
+def _resolve(target: str) -> Any:
+    module_name, _, path = target.partition(":")
+    value: Any = importlib.import_module(module_name)
+    for part in path.split("."):
+        value = getattr(value, part)
+    return value
+
+
+def _expectation_problem(expectation: _Expectation) -> str | None:
+    try:
+        value = _resolve(expectation.target)
+    except (ImportError, AttributeError) as error:
+        return None if expectation.absent else f"{expectation.target}: missing ({error})"
+    if expectation.absent:
+        return None if _is_glue(value) else f"{expectation.target}: moto has it now; the patch adding it is obsolete"
+    if expectation.parameters is not None:
+        try:
+            parameters = tuple(inspect.signature(value).parameters)
+        except (TypeError, ValueError) as error:
+            return f"{expectation.target}: no signature ({error})"
+        if parameters != expectation.parameters:
+            return f"{expectation.target}: parameters are {parameters}, expected {expectation.parameters}"
+    if expectation.mentions:
+        try:
+            source = inspect.getsource(value)
+        except (OSError, TypeError) as error:
+            return f"{expectation.target}: no source ({error})"
+        missing = [text for text in expectation.mentions if text not in source]
+        if missing:
+            return f"{expectation.target}: code no longer contains {missing}"
+    return None
+
+
+def _is_glue(value: Any) -> bool:
+    """Whether value is one of this module's replacements (the checker may run while the glue is installed)."""
+    function = value.fget if isinstance(value, property) else value
+    return getattr(function, "__module__", None) == __name__
+
+
+def check_moto_internals() -> None:
+    """Raises MotoGlueError, naming moto's version, if anything the patches rely on has changed."""
+    problems = [problem for e in _EXPECTATIONS if (problem := _expectation_problem(e))]
+    installed = moto.__version__
+    if installed != PINNED_MOTO_VERSION:
+        problems.insert(0, f"moto {installed} is installed; the glue was verified against {PINNED_MOTO_VERSION}")
+    if problems:
+        raise MotoGlueError(
+            f"moto {installed}: the local AWS glue (doverunner_local/aws/moto_glue.py) no longer matches moto's "
+            f"internals; re-verify each patch against moto {installed}, then update PINNED_MOTO_VERSION:\n  - "
+            + "\n  - ".join(problems)
+        )
+
+
+@dataclass(frozen=True)
+class CustomResourceFailure:
+    stack_id: str
+    logical_id: str
+    reason: str
+
+
+_MISSING = object()
+_active_lock = threading.Lock()
+_active: MotoGlue | None = None
+
+
+def _glue() -> MotoGlue:
+    if _active is None:
+        raise MotoGlueError("the moto glue is not installed")
+    return _active
+
+
+def _cloudformation_strings(value: Any) -> Any:
+    """What CloudFormation does to custom-resource properties: every scalar becomes a string."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _cloudformation_strings(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_cloudformation_strings(item) for item in value]
+    return value
+
+
+def _api_string(value: Any) -> str:
+    """A CloudFormation property value as the matching API attribute (strings; objects as JSON)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return str(value)
+
+
+class _LocalResource:
+    """CloudFormation model interface moto's parser expects; not a CloudFormationModel subclass, on purpose:
+    subclasses register themselves in moto for good, while these exist only while the glue is installed."""
+
+    cf_resource_type: str
+    logical_resource_id: str
+    attributes: tuple[str, ...] = ()
+
+    def __init__(self, physical_id: str, attributes: Mapping[str, str]) -> None:
+        self._physical_id = physical_id
+        self._attributes = dict(attributes)
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self._physical_id
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return not cls.attributes or attr in cls.attributes
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        return self._attributes.get(attribute_name, self._physical_id)
+
+    def is_created(self) -> bool:
+        return True
+
+    @classmethod
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+    ) -> _LocalResource:
+        cls.delete_from_cloudformation_json(
+            original_resource.physical_resource_id, cloudformation_json, account_id, region_name
+        )
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+    ) -> _LocalResource:
+        raise NotImplementedError
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        pass
+
+
+class _SnsSubscription(_LocalResource):
+    """AWS::SNS::Subscription, which moto's CloudFormation skips. Ref: the subscription ARN."""
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+    ) -> _LocalResource:
+        properties = cloudformation_json["Properties"]
+        names = ("RawMessageDelivery", "FilterPolicy", "FilterPolicyScope", "RedrivePolicy", "DeliveryPolicy")
+        attributes = {name: _api_string(properties[name]) for name in names if name in properties}
+        response = (
+            _glue()
+            .client("sns", region_name)
+            .subscribe(
+                TopicArn=properties["TopicArn"],
+                Protocol=properties["Protocol"],
+                Endpoint=properties["Endpoint"],
+                Attributes=attributes,
+                ReturnSubscriptionArn=True,
+            )
+        )
+        return cls(response["SubscriptionArn"], {})
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        _glue().client("sns", region_name).unsubscribe(SubscriptionArn=resource_name)
+
+
+class _Secret(_LocalResource):
+    """AWS::SecretsManager::Secret, unknown to moto's CloudFormation. Ref: the secret's ARN."""
+
+    attributes = ("Id",)
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+    ) -> _LocalResource:
+        properties = cloudformation_json["Properties"]
+        client = _glue().client("secretsmanager", region_name)
+        secret_string = properties.get("SecretString")
+        generate = properties.get("GenerateSecretString")
+        if secret_string is None and generate is not None:
+            options = {
+                name: generate[name]
+                for name in (
+                    "PasswordLength",
+                    "ExcludeCharacters",
+                    "ExcludeNumbers",
+                    "ExcludePunctuation",
+                    "ExcludeUppercase",
+                    "ExcludeLowercase",
+                    "IncludeSpace",
+                    "RequireEachIncludedType",
+                )
+                if name in generate
+            }
+            password = client.get_random_password(**options)["RandomPassword"]
+            if "SecretStringTemplate" in generate:
+                document = json.loads(generate["SecretStringTemplate"])
+                document[generate["GenerateStringKey"]] = password
+                secret_string = json.dumps(document)
+            else:
+                secret_string = password
+        request: dict[str, Any] = {"Name": properties.get("Name") or resource_name}
+        if secret_string is not None:
+            request["SecretString"] = secret_string
+        for name in ("Description", "KmsKeyId", "Tags"):
+            if name in properties:
+                request[name] = properties[name]
+        arn = client.create_secret(**request)["ARN"]
+        return cls(arn, {"Id": arn})
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        client = _glue().client("secretsmanager", region_name)
+        client.delete_secret(SecretId=resource_name, ForceDeleteWithoutRecovery=True)
+
+
+class _Alarm(_LocalResource):
+    """AWS::CloudWatch::Alarm, unknown to moto's CloudFormation (a dashboard's GetAtt on it would fail).
+    Ref: the alarm name."""
+
+    attributes = ("Arn",)
+    _API_FIELDS = (
+        "AlarmDescription",
+        "ActionsEnabled",
+        "OKActions",
+        "AlarmActions",
+        "InsufficientDataActions",
+        "MetricName",
+        "Namespace",
+        "Statistic",
+        "ExtendedStatistic",
+        "Dimensions",
+        "Period",
+        "Unit",
+        "EvaluationPeriods",
+        "DatapointsToAlarm",
+        "Threshold",
+        "ComparisonOperator",
+        "TreatMissingData",
+        "EvaluateLowSampleCountPercentile",
+        "Metrics",
+        "ThresholdMetricId",
+    )
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+    ) -> _LocalResource:
+        properties = cloudformation_json["Properties"]
+        name = properties.get("AlarmName") or resource_name
+        request = {field: properties[field] for field in cls._API_FIELDS if field in properties}
+        for number in ("Period", "EvaluationPeriods", "DatapointsToAlarm"):
+            if number in request:
+                request[number] = int(request[number])
+        if "Threshold" in request:
+            request["Threshold"] = float(request["Threshold"])
+        _glue().client("cloudwatch", region_name).put_metric_alarm(AlarmName=name, **request)
+        arn = f"arn:aws:cloudwatch:{region_name}:{account_id}:alarm:{name}"
+        return cls(name, {"Arn": arn})
+
+    @classmethod
+    def delete_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        _glue().client("cloudwatch", region_name).delete_alarms(AlarmNames=[resource_name])
+
+
+class _Placeholder(_LocalResource):
+    """Any other type moto does not know (bucket, queue and topic policies, CDK metadata, ...): nothing is created,
+    but Ref and GetAtt resolve, so that the resources that refer to it can still be created."""
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+    ) -> _LocalResource:
+        resource_type = str(kwargs.get("ResourceType", ""))
+        service = resource_type.split("::")[1].lower() if resource_type.count("::") == 2 else "unknown"
+        _glue().note_placeholder(str(kwargs.get("StackId", "")), str(kwargs.get("LogicalId", "")), resource_type)
+        return cls(resource_name, {"Arn": f"arn:aws:{service}:{region_name}:{account_id}:{resource_name}"})
+
+
+_LOCAL_MODELS: dict[str, type[_LocalResource]] = {
+    "AWS::SNS::Subscription": _SnsSubscription,
+    "AWS::SecretsManager::Secret": _Secret,
+    "AWS::CloudWatch::Alarm": _Alarm,
+}
+
+
+class MotoGlue:
+    """The patches, installed for one local AWS at a time (moto's backends are process-global anyway)."""
+
+    def __init__(
+        self,
+        endpoint_url: str,
+        *,
+        enforce_lambda_timeouts: bool = True,
+        lambda_lock_timeout: float = 120.0,
+        isolated_packages: Iterable[str] = (),
+    ) -> None:
+        self.endpoint_url = endpoint_url.rstrip("/")
+        self.runtime = InProcessLambdaRuntime(
+            self.endpoint_url,
+            enforce_timeouts=enforce_lambda_timeouts,
+            lock_timeout=lambda_lock_timeout,
+            isolated_packages=isolated_packages,
+        )
+        self.custom_resource_failures: list[CustomResourceFailure] = []
+        # stack id -> logical id -> resource type, for resources that were only given a physical id.
+        self.placeholders: dict[str, dict[str, str]] = {}
+        self.warnings: list[str] = []
+        self._restore: list[Callable[[], None]] = []
+        self._threads: set[threading.Thread] = set()
+        self._threads_lock = threading.Lock()
+        self._sns_delivery = threading.local()
+        # Its own session: boto3's default one is swapped per function while a handler runs.
+        self._session = boto3.session.Session()
+        self._session_lock = threading.Lock()
+
+    # -- lifecycle -----------------------------------------------------------------------------------------------
+
+    def install(self) -> None:
+        global _active
+        check_moto_internals()
+        with _active_lock:
+            if _active is not None:
+                raise MotoGlueError("another local AWS is running in this process (moto's state is process-global)")
+            _active = self
+        try:
+            self._patch_settings()
+            self._patch_step_functions()
+            self._patch_lambda()
+            self._patch_sns_to_lambda()
+            self._patch_s3_notifications()
+            self._patch_cloudformation()
+        except BaseException:
+            self.uninstall()
+            raise
+
+    def uninstall(self) -> None:
+        global _active
+        with self._threads_lock:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(timeout=30)
+        while self._restore:
+            self._restore.pop()()
+        self.runtime.close()
+        with _active_lock:
+            if _active is self:
+                _active = None
+
+    def client(self, service: str, region: str, *, config: Config | None = None) -> Any:
+        """A boto3 client of the local AWS that does not depend on os.environ (which handlers change)."""
+        # Local calls are not throttled; a retried request (e.g. CreateStack, Invoke) would run twice.
+        defaults = Config(retries={"total_max_attempts": 1})
+        with self._session_lock:
+            return self._session.client(
+                service,
+                region_name=region,
+                endpoint_url=self.endpoint_url,
+                aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+                aws_session_token=DUMMY_CREDENTIALS["AWS_SESSION_TOKEN"],
+                config=defaults.merge(config) if config else defaults,
+            )
+
+    def note_placeholder(self, stack_id: str, logical_id: str, resource_type: str) -> None:
+        self.placeholders.setdefault(stack_id, {})[logical_id] = resource_type
+
+    def dispatch(self, target: Callable[[], object], name: str) -> None:
+        """Runs an asynchronous delivery on its own thread; uninstall() waits for it."""
+
+        def run() -> None:
+            try:
+                target()
+            except Exception:
+                log.exception("asynchronous delivery %s failed", name)
+            finally:
+                with self._threads_lock:
+                    self._threads.discard(threading.current_thread())
+
+        thread = threading.Thread(target=run, name=name, daemon=True)
+        with self._threads_lock:
+            self._threads.add(thread)
+        thread.start()
+
+    # -- patch helpers -------------------------------------------------------------------------------------------
+
+    def _set(self, owner: Any, name: str, value: Any) -> None:
+        original = vars(owner).get(name, _MISSING)
+
+        def restore() -> None:
+            if original is _MISSING:
+                delattr(owner, name)
+            else:
+                setattr(owner, name, original)
+
+        setattr(owner, name, value)
+        self._restore.append(restore)
+
+    def _set_environ(self, name: str, value: str) -> None:
+        original = os.environ.get(name)
+
+        def restore() -> None:
+            if original is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = original
+
+        os.environ[name] = value
+        self._restore.append(restore)
+
+    # -- the patches ---------------------------------------------------------------------------------------------
+
+    def _patch_settings(self) -> None:
+        import moto.settings
+
+        # This machine has /.dockerenv, so moto would send custom-resource responses to host.docker.internal.
+        self._set(moto.settings, "moto_server_host", lambda: "http://127.0.0.1")
+        # Custom-resource response URLs and Step Functions' Lambda client use MOTO_PORT (default 5000).
+        port = self.endpoint_url.rsplit(":", 1)[1]
+        self._set_environ("MOTO_PORT", port)
+
+    def _patch_step_functions(self) -> None:
+        import moto.stepfunctions.models
+        from moto.core.config import default_user_config
+        from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+        # Without this, Step Functions stores state machines but never runs them.
+        original = default_user_config.get("stepfunctions")
+        default_user_config["stepfunctions"] = {"execute_state_machine": True}
+
+        def restore() -> None:
+            if original is None:
+                default_user_config.pop("stepfunctions", None)
+            else:
+                default_user_config["stepfunctions"] = original
+
+        self._restore.append(restore)
+        # CloudFormation creates state machines in the plain backend, which the API does not use once executing.
+        self._set(moto.stepfunctions.models, "stepfunctions_backends", stepfunctions_parser_backends)
+
+    def _patch_lambda(self) -> None:
+        from moto.awslambda.models import LambdaBackend, LambdaFunction, LayerVersion
+        from moto.sqs.models import sqs_backends
+
+        glue = self
+        original_invoke = LambdaFunction.invoke
+
+        # moto runs handlers only in Docker; run them in this process instead.
+        @functools.wraps(original_invoke)
+        def invoke(self: Any, body: Any, request_headers: Any, response_headers: Any) -> str | bytes:
+            event = _event_from_body(body)
+            invocation_type = request_headers.get("x-amz-invocation-type", "RequestResponse")
+            if invocation_type == "DryRun":
+                return b""
+            if invocation_type == "Event":
+                # Asynchronous in AWS: the caller gets 202 at once.
+                glue.dispatch(lambda: glue.run_function(self, event), f"lambda-event-{self.function_name}")
+                return b""
+            result = glue.run_function(self, event)
+            if result.function_error:
+                response_headers["x-amz-function-error"] = "Unhandled"
+            response_headers["x-amz-log-result"] = result.log_tail
+            return result.payload
+
+        self._set(LambdaFunction, "invoke", invoke)
+
+        original_create_esm = LambdaBackend.create_event_source_mapping
+
+        # moto invokes an SQS-mapped function inside SendMessage, one message at a time: the harness polls instead.
+        @functools.wraps(original_create_esm)
+        def create_event_source_mapping(self: Any, spec: dict[str, Any]) -> Any:
+            mapping = original_create_esm(self, spec)
+            for queue in sqs_backends[self.account_id][self.region_name].queues.values():
+                if queue.queue_arn == mapping.event_source_arn:
+                    queue.lambda_event_source_mappings.pop(mapping.function_arn, None)
+            return mapping
+
+        self._set(LambdaBackend, "create_event_source_mapping", create_event_source_mapping)
+
+        # Without it, Ref on an AWS::Lambda::LayerVersion resolves to moto's Python object instead of the ARN.
+        self._set(LayerVersion, "physical_resource_id", property(_layer_version_arn))
+
+    def _patch_sns_to_lambda(self) -> None:
+        from moto.awslambda.models import LambdaBackend
+        from moto.sns.models import Subscription
+
+        glue = self
+        original_publish = Subscription.publish
+        delivery = self._sns_delivery
+
+        # Remember which subscription and message moto is delivering, for the Lambda event below.
+        @functools.wraps(original_publish)
+        def publish(self: Any, message: str, message_id: str, *args: Any, **kwargs: Any) -> None:
+            attributes = kwargs.get("message_attributes", args[1] if len(args) > 1 else None)
+            delivery.current = (self, message_id, attributes or {})
+            try:
+                original_publish(self, message, message_id, *args, **kwargs)
+            finally:
+                delivery.current = None
+
+        original_send = LambdaBackend.send_sns_message
+
+        # moto's event has a fixed topic ARN, message id and attributes, and runs inside Publish; AWS delivers the
+        # real ones, asynchronously.
+        @functools.wraps(original_send)
+        def send_sns_message(
+            self: Any, function_name: str, message: str, subject: str | None = None, qualifier: str | None = None
+        ) -> None:
+            subscription, message_id, attributes = getattr(delivery, "current", None) or (None, "", {})
+            function = self.get_function(function_name, qualifier)
+            record = {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": subscription.arn if subscription else "",
+                "Sns": {
+                    "Type": "Notification",
+                    "MessageId": message_id,
+                    "TopicArn": subscription.topic.arn if subscription else "",
+                    "Subject": subject,
+                    "Message": message,
+                    "Timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                    "SignatureVersion": "1",
+                    "Signature": "EXAMPLE",
+                    "SigningCertUrl": "EXAMPLE",
+                    "UnsubscribeUrl": "EXAMPLE",
+                    "MessageAttributes": {
+                        name: {"Type": value.get("Type"), "Value": value.get("Value")}
+                        for name, value in attributes.items()
+                    },
+                },
+            }
+            event = {"Records": [record]}
+            glue.dispatch(lambda: glue.run_function(function, event), f"sns-{function_name}")
+
+        self._set(Subscription, "publish", publish)
+        self._set(LambdaBackend, "send_sns_message", send_sns_message)
+
+    def _patch_s3_notifications(self) -> None:
+        import moto.s3.notifications
+
+        glue = self
+        original = moto.s3.notifications._invoke_awslambda
+
+        # S3 invokes functions asynchronously; moto does it inside PutObject.
+        @functools.wraps(original)
+        def invoke_awslambda(account_id: str, event_body: Any, fn_arn: str, region_name: str) -> None:
+            glue.dispatch(lambda: original(account_id, event_body, fn_arn, region_name), "s3-lambda")
+
+        self._set(moto.s3.notifications, "_invoke_awslambda", invoke_awslambda)
+        # S3 event keys are form-encoded ("a b+c" -> "a+b%2Bc") but keep their slashes; moto encodes those too.
+        self._set(moto.s3.notifications, "quote_plus", functools.partial(urllib.parse.quote_plus, safe="/"))
+
+    def _patch_cloudformation(self) -> None:
+        import moto.cloudformation.parsing as parsing
+        from moto.cloudformation.custom_model import CustomModel
+        from moto.cloudformation.responses import CloudFormationResponse
+
+        glue = self
+        original_custom = vars(CustomModel)["create_from_cloudformation_json"].__func__
+
+        # CloudFormation hands custom resources every property as a string; CDK's handlers rely on that.
+        @functools.wraps(original_custom)
+        def create_custom(
+            cls: Any,
+            resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
+            **kwargs: Any,
+        ) -> Any:
+            properties = _cloudformation_strings(cloudformation_json["Properties"])
+            properties["ServiceToken"] = cloudformation_json["Properties"]["ServiceToken"]
+            resource = {**cloudformation_json, "Properties": properties}
+            return original_custom(cls, resource_name, resource, account_id, region_name, **kwargs)
+
+        custom: Any = create_custom
+        self._set(CustomModel, "create_from_cloudformation_json", classmethod(custom))
+
+        original_response = CloudFormationResponse.process_cfn_response
+
+        # moto ignores a FAILED custom-resource response and leaves the stack in progress forever: record it.
+        @functools.wraps(original_response)
+        def process_cfn_response(self: Any) -> Any:
+            if self._get_param("Status") == "FAILED":
+                failure = CustomResourceFailure(
+                    str(self._get_param("StackId")),
+                    str(self._get_param("LogicalResourceId")),
+                    str(self._get_param("Reason") or "no reason given"),
+                )
+                glue.custom_resource_failures.append(failure)
+            return original_response(self)
+
+        self._set(CloudFormationResponse, "process_cfn_response", process_cfn_response)
+
+        original_class_from_type = parsing.resource_class_from_type
+
+        # Types moto's CloudFormation does not create: ours, or a placeholder instead of silently nothing.
+        @functools.wraps(original_class_from_type)
+        def resource_class_from_type(resource_type: str) -> Any:
+            if resource_type in _LOCAL_MODELS:
+                return _LOCAL_MODELS[resource_type]
+            model = original_class_from_type(resource_type)
+            if model is None and resource_type not in parsing.NULL_MODELS:
+                return _Placeholder
+            return model
+
+        self._set(parsing, "resource_class_from_type", resource_class_from_type)
+
+    # -- running functions ---------------------------------------------------------------------------------------
+
+    def run_function(self, function: Any, event: Any) -> InvocationResult:
+        """Runs a moto LambdaFunction's handler in this process and records the run in CloudWatch Logs."""
+        spec = _function_spec(function)
+        if not spec.runtime.startswith("python") and _is_custom_resource_request(event):
+            return self._acknowledge_custom_resource(spec, event)
+        result = self.runtime.invoke(spec, event)
+        try:
+            function.logs_backend.ensure_log_group(spec.log_group)
+            function.save_logs(result.log)
+        except Exception:
+            log.debug("could not write the logs of %s", spec.name, exc_info=True)
+        return result
+
+    def _acknowledge_custom_resource(self, spec: FunctionSpec, event: dict[str, Any]) -> InvocationResult:
+        """A provider written for another runtime (e.g. CDK's Node.js ones) cannot run here: report SUCCESS."""
+        warning = (
+            f"custom resource {event.get('LogicalResourceId')} ({event.get('ResourceType')}): provider "
+            f"{spec.name} is {spec.runtime}, acknowledged without running it"
+        )
+        self.warnings.append(warning)
+        log.warning(warning)
+        response: dict[str, Any] = {
+            "Status": "SUCCESS",
+            "Reason": "acknowledged by the local AWS without running the provider",
+            "PhysicalResourceId": event.get("PhysicalResourceId") or event.get("LogicalResourceId"),
+            "StackId": event.get("StackId"),
+            "RequestId": event.get("RequestId"),
+            "LogicalResourceId": event.get("LogicalResourceId"),
+            "Data": {},
+        }
+        url = str(event["ResponseURL"])
+        if not url.startswith(self.endpoint_url + "/"):
+            raise MotoGlueError(f"custom resource response URL {url} is not on the local AWS {self.endpoint_url}")
+        # Checked above: moto's own http URL.
+        request = urllib.request.Request(url, data=json.dumps(response).encode(), method="PUT")  # noqa: S310
+        with urllib.request.urlopen(request, timeout=30) as reply:  # noqa: S310
+            reply.read()
+        return InvocationResult(spec.name, "", b"null", False, 0.0, warning)
+
+
+def _layer_version_arn(layer_version: Any) -> str:
+    return str(layer_version.arn)
+
+
+def _event_from_body(body: Any) -> Any:
+    if isinstance(body, bytes):
+        body = body.decode()
+    if not body:
+        return {}
+    if isinstance(body, str):
+        return json.loads(body)
+    return body
+
+
+def _is_custom_resource_request(event: Any) -> bool:
+    return isinstance(event, dict) and "ResponseURL" in event and "RequestType" in event
+
+
+def _function_spec(function: Any) -> FunctionSpec:
+    code: bytes = getattr(function, "code_bytes", b"") or b""
+    arn_parts = str(function.function_arn).split(":")
+    environment = {str(k): str(v) for k, v in (function.environment_vars or {}).items()}
+    return FunctionSpec(
+        name=function.function_name,
+        arn=function.function_arn,
+        version=arn_parts[7] if len(arn_parts) > 7 else "$LATEST",
+        handler=function.handler or "",
+        runtime=function.run_time or "",
+        code_sha256=hashlib.sha256(code).hexdigest(),
+        code_zip=code,
+        environment=environment,
+        memory_mb=int(function.memory_size),
+        timeout_seconds=float(function.timeout),
+        region=function.region,
+        log_group=function.logs_group_name,
+    )

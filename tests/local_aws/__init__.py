@@ -1,0 +1,1 @@
+"""Tests of the local AWS harness (doverunner_local.aws); a package so that its modules import each other."""

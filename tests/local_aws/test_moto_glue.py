@@ -1,0 +1,54 @@
+"""The glue fails loudly, naming moto's version, when the moto internals it patches change; and it cleans up."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import moto
+import pytest
+from moto.awslambda.models import LambdaFunction
+
+from doverunner_local.aws.moto_glue import PINNED_MOTO_VERSION, MotoGlue, MotoGlueError, check_moto_internals
+
+
+def test_checker_accepts_the_installed_moto() -> None:
+    assert moto.__version__ == PINNED_MOTO_VERSION
+    check_moto_internals()
+
+
+def test_checker_names_the_moto_version_when_a_patched_internal_changes(monkeypatch: pytest.MonkeyPatch) -> None:
+    def invoke(self: Any, body: Any, headers: Any) -> bytes:
+        return b""
+
+    monkeypatch.setattr(LambdaFunction, "invoke", invoke)
+    with pytest.raises(MotoGlueError, match=rf"(?s)moto {moto.__version__}.*LambdaFunction\.invoke: parameters"):
+        check_moto_internals()
+
+
+def test_checker_rejects_another_moto_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(moto, "__version__", "5.3.0")
+    with pytest.raises(MotoGlueError, match=rf"(?s)moto 5\.3\.0 is installed.*verified against {PINNED_MOTO_VERSION}"):
+        check_moto_internals()
+
+
+def test_uninstall_restores_moto_and_the_environment() -> None:
+    original_invoke = vars(LambdaFunction)["invoke"]
+    original_port = os.environ.get("MOTO_PORT")
+    glue = MotoGlue("http://127.0.0.1:9")
+    glue.install()
+    patched = vars(LambdaFunction)["invoke"]
+    glue.uninstall()
+    assert patched is not original_invoke
+    assert vars(LambdaFunction)["invoke"] is original_invoke
+    assert os.environ.get("MOTO_PORT") == original_port
+
+
+def test_second_glue_in_one_process_is_refused() -> None:
+    first = MotoGlue("http://127.0.0.1:9")
+    first.install()
+    try:
+        with pytest.raises(MotoGlueError, match="another local AWS"):
+            MotoGlue("http://127.0.0.1:10").install()
+    finally:
+        first.uninstall()
