@@ -355,6 +355,13 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--aws-secret-key", help="or DOVERUNNER_NOTI_AWS_SECRET_KEY")
         p.set_defaults(handler=cmd_noti)
 
+    local = commands.add_parser("local", help="the whole pipeline on this machine").add_subparsers(
+        dest="local_action", required=True, metavar="ACTION"
+    )
+    p = local.add_parser("up", help="deploy the app into a local AWS with the local DoveRunner; keep it running")
+    p.add_argument("--step-seconds", type=float, default=1.0, help="local DoveRunner speed per status step")
+    p.set_defaults(handler=None)
+
     p = commands.add_parser("emulator", help="run the local DoveRunner")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8480, help="0 picks a free port (default 8480)")
@@ -385,6 +392,10 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
     )
     if args.command == "emulator":
         return cmd_emulator(args, out, err)
+    if args.command == "local":
+        from doverunner_local.cli import run_local_up
+
+        return run_local_up(args, out, err)
     try:
         client = make_client(dict(os.environ), _service(args))
         _emit(args.handler(client, args, err), out)

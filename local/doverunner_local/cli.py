@@ -55,3 +55,37 @@ def run_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         err.flush()
         done.wait()
     return 0
+
+
+def run_local_up(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Deploys the app into a local AWS with the local DoveRunner and keeps it up until Ctrl-C."""
+    import logging
+
+    from doverunner_local.stack import LocalPipelineStack
+
+    logging.getLogger("moto").setLevel(logging.ERROR)
+    done = threading.Event()
+
+    def stop(*_: Any) -> None:
+        done.set()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    err.write("synthesizing the app and deploying it into a local AWS...\n")
+    err.flush()
+    with LocalPipelineStack(step_seconds=args.step_seconds) as local:
+        info = local.info()
+        # First line: one JSON object, for scripts.
+        out.write(json.dumps(info, ensure_ascii=False) + "\n")
+        out.flush()
+        err.write(
+            "local deployment up; drive it with the AWS CLI or boto3:\n"
+            f"  export AWS_ENDPOINT_URL={info['aws_endpoint_url']} AWS_DEFAULT_REGION={info['aws_region']} "
+            "AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local\n"
+            f"  aws s3 cp video.mp4 s3://{info['inbox_bucket']}/{info['inbox_prefix']}video.mp4\n"
+            f"  aws s3 cp s3://{info['inbox_bucket']}/{info['results_prefix']}{info['inbox_prefix']}video.mp4.json -\n"
+            "Ctrl-C stops it.\n"
+        )
+        err.flush()
+        done.wait()
+    return 0

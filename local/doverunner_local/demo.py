@@ -1,144 +1,152 @@
-"""The main job on the local default: the operator CLI against the local DoveRunner, from suspect videos to
-detection results. Every step is a real `doverunner` command, printed with its output.
+"""The main job on the local default: the CDK app deployed into a local AWS with the local DoveRunner behind it,
+sample videos dropped into the inbox, each job followed live, and the reports printed at the end.
 
-    python -m doverunner_local.demo [--step-seconds S]
+    python -m doverunner_local.demo [--step-seconds S] [--timeout S]
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
+import io
 import json
-import os
-import shutil
-import subprocess
+import logging
 import sys
-import tempfile
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
+import time
+from dataclasses import dataclass
 from typing import Any
 
-import requests
+from doverunner_local.samples import write_sample
+from doverunner_local.stack import MIB, LocalPipelineStack
 
-from doverunner_local.samples import make_sample
-
-CLI = shutil.which("doverunner") or str(Path(sys.executable).with_name("doverunner"))
-
-
-class _QuietFiles(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+FINAL = {"REJECTED", "COMPLETED", "FAILED", "TIMED_OUT"}
 
 
-def _serve_files(folder: Path) -> tuple[ThreadingHTTPServer, str]:
-    """A plain HTTP file server: where a URL detection's video is downloaded from."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietFiles, directory=str(folder)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}"
+@dataclass(frozen=True)
+class Drop:
+    key: str
+    kind: str
+    size: int
+    mark: str | None = None
+    fail: str | None = None
+    title: str | None = None  # metadata; percent-encoded when not ASCII
+    note: str = ""
 
 
-def _run(env: dict[str, str], *args: str, show: bool = True) -> Any:
-    """Runs one `doverunner` command, echoing it and its stderr; its JSON stdout is returned."""
-    print(f"\n$ doverunner {' '.join(_quote(a) for a in args)}", flush=True)
-    proc = subprocess.run([CLI, *args], env=env, capture_output=True, text=True, check=False, timeout=600)
-    for line in proc.stderr.splitlines():
-        print(f"  | {line}")
-    if proc.returncode != 0:
-        raise SystemExit(f"demo: `doverunner {args[0]}` failed with exit code {proc.returncode}")
-    result = json.loads(proc.stdout)
-    if show:
-        print(proc.stdout.rstrip())
-    return result
+DROPS = (
+    Drop("inbox/pirated-copy.mp4", "mp4", 2 * MIB, mark="0000000000000001", note="carries a known session's mark"),
+    Drop(
+        "inbox/드라마 1화 (유출본).mkv",
+        "mkv",
+        12 * MIB,
+        mark="00000000000000ff",
+        note="larger than the local URL-detection threshold: URL detection with a presigned S3 URL",
+    ),
+    Drop("inbox/dwm/clean rip.mov", "mov", 1 * MIB, title="Clean rip", note="DWM service from the key; no mark"),
+    Drop("inbox/shaky-cam.mp4", "mp4", 1 * MIB, fail="D007", note="a camcorder recording DoveRunner cannot read"),
+    Drop("inbox/trailer.avi", "avi", 4096, note="unsupported file type"),
+    Drop("inbox/empty.mp4", "mp4", 0, note="0 bytes"),
+)
 
 
-def _quote(arg: str) -> str:
-    return f'"{arg}"' if " " in arg else arg
+def _body(drop: Drop) -> bytes:
+    if drop.size == 0:
+        return b""
+    if drop.kind == "avi":
+        return b"RIFF\x00\x10\x00\x00AVI LIST" + b"\x00" * (drop.size - 16)
+    buffer = io.BytesIO()
+    write_sample(buffer, drop.kind, drop.size, mark=drop.mark, fail=drop.fail)
+    return buffer.getvalue()
+
+
+def _line(job: dict[str, Any]) -> str:
+    state = job.get("state", "")
+    status = job.get("detect_status", "")
+    progress = job.get("progress_status", "")
+    meaning = job.get("progress_description") or job.get("status_description") or ""
+    detail = f"{status} {progress} {meaning}".strip() if status else (job.get("reason") or job.get("method") or "")
+    return f"{state:<10} {detail}"
+
+
+def _jobs(local: LocalPipelineStack, table: str) -> dict[str, dict[str, Any]]:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    plain = TypeDeserializer()
+    items = local.client("dynamodb").scan(TableName=table, ConsistentRead=True)["Items"]
+    jobs = [{k: plain.deserialize(v) for k, v in item.items()} for item in items]
+    return {str(job["key"]): job for job in jobs}
+
+
+def run(step_seconds: float, timeout: float) -> int:
+    started = time.monotonic()
+
+    def stamp() -> str:
+        return f"[{time.monotonic() - started:6.1f}s]"
+
+    print("Synthesizing the CDK app and deploying it into the local AWS, with the local DoveRunner behind it...")
+    with LocalPipelineStack(step_seconds=step_seconds) as local:
+        info = local.info()
+        timings = info["timings_seconds"]
+        print(f"{stamp()} deployed stack {info['stack_name']}: synth {timings['synth']}s, deploy {timings['deploy']}s")
+        print(f"         local AWS {info['aws_endpoint_url']}, local DoveRunner {info['doverunner_url']}")
+        s3 = local.client("s3")
+        bucket = info["inbox_bucket"]
+        for drop in DROPS:
+            metadata = {"title": drop.title} if drop.title else {}
+            s3.put_object(Bucket=bucket, Key=drop.key, Body=_body(drop), Metadata=metadata)
+            print(f"{stamp()} dropped s3://{bucket}/{drop.key} ({drop.size:,} bytes): {drop.note}")
+
+        seen: dict[str, str] = {}
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            jobs = _jobs(local, info["jobs_table"])
+            for key, job in sorted(jobs.items()):
+                line = _line(job)
+                if seen.get(key) != line:
+                    seen[key] = line
+                    print(f"{stamp()} {key:<34} {line}")
+            if len(jobs) == len(DROPS) and all(job["state"] in FINAL for job in jobs.values()):
+                break
+            time.sleep(0.3)
+        else:
+            print(f"{stamp()} not every job finished within {timeout:.0f}s", file=sys.stderr)
+            return 1
+
+        print("\nReports:")
+        reports = {}
+        for drop in DROPS:
+            key = f"{info['results_prefix']}{drop.key}.json"
+            report = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+            reports[drop.key] = report
+            print(f"  s3://{bucket}/{key}")
+            print(f"    {_verdict(report)}")
+        print("\nThe pirated copy's report in full:")
+        print(json.dumps(reports[DROPS[0].key], ensure_ascii=False, indent=2))
+        print(f"\n{stamp()} done: {len(DROPS)} videos, {len(DROPS)} reports")
+    return 0
+
+
+def _verdict(report: dict[str, Any]) -> str:
+    if report["state"] == "REJECTED":
+        return f"REJECTED without a DoveRunner call: {report['reason']}"
+    status = report["final_status"]
+    head = f"{report['state']} ({report['method']} detection {report['detection_id']}, {report['service']})"
+    if report["watermark_found"]:
+        mark = report["forensic_mark"]
+        return f"{head}: watermark found, mark {mark['wm_key']}, session {mark['wm_data']}"
+    if report.get("error"):
+        error = report["error"]
+        return f"{head}: {status['detect_status']} {error['error_code']} {error['description']} {error['solution']}"
+    return f"{head}: {status['detect_status']} {status['description']}, no watermark"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--step-seconds", type=float, default=0.5, help="local DoveRunner speed")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--step-seconds", type=float, default=0.3, help="local DoveRunner speed per status step")
+    parser.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for every job")
     args = parser.parse_args(argv)
-
-    work = Path(tempfile.mkdtemp(prefix="doverunner-demo-"))
-    emulator = subprocess.Popen(
-        [CLI, "emulator", "--port", "0", "--step-seconds", str(args.step_seconds)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    files = None
-    try:
-        assert emulator.stdout is not None
-        started = json.loads(emulator.stdout.readline())
-        env = {**os.environ, **started["env"]}
-        admin = started["admin_url"]
-        print(f"local DoveRunner at {started['api_url']} (site {env['DOVERUNNER_SITE_ID']})")
-
-        # Suspect videos: one carries the forensic mark of a known session, one none, one is too poor to detect.
-        pirated = make_sample(work / "pirated-copy.mp4", 4 * 1024 * 1024, mark="0000000000000001")
-        make_sample(work / "clean-rip.mkv", 512 * 1024)
-        make_sample(work / "shaky-cam.mov", 512 * 1024, fail="D007")
-        files, base = _serve_files(work)
-        print(f"suspect videos in {work}, also served at {base}")
-
-        interval = str(max(0.2, args.step_seconds / 2))
-        upload = _run(
-            env, "detect", "upload", str(pirated), "--title", "Pirated copy", "--wait", "--interval", interval
-        )
-        _run(
-            env,
-            "detect",
-            "url",
-            "--title",
-            "Clean rip",
-            "--file-path",
-            f"{base}/clean-rip.mkv",
-            "--wait",
-            "--interval",
-            interval,
-            show=False,
-        )
-        _run(
-            env,
-            "detect",
-            "url",
-            "--title",
-            "Shaky cam",
-            "--file-path",
-            f"{base}/shaky-cam.mov",
-            "--wait",
-            "--interval",
-            interval,
-            show=False,
-        )
-        listing = _run(env, "list", "--all", show=False)
-        print(f"  {listing['total_count']} detections listed")
-        details = [_run(env, "detail", str(d["detection_id"]), show=False) for d in listing["detections"]]
-
-        # The leaking session's revoke token, as DoveRunner's notification would carry it, verified.
-        sessions = requests.get(f"{admin}/sessions", timeout=10).json()["sessions"]
-        token = next(s["revoke_token"] for s in sessions if s["forensic_mark"] == upload["detection"]["wm_key"])
-        _run(env, "verify-token", token)
-
-        print("\nResults:")
-        for item in sorted(details, key=lambda d: d["detection_id"]):
-            if item["watermark_found"]:
-                verdict = f"watermark found: mark {item['wm_key']}, session {item['wm_data']}"
-            elif item["failure"]:
-                failure = item["failure"]
-                verdict = f"{item['detect_status']} {failure['error_code']} {failure['description']}"
-            else:
-                verdict = f"{item['detect_status']} {item['status_description']}: no watermark"
-            print(f"  {item['detection_id']}  {item['title']:<32} {verdict}")
-        return 0
-    finally:
-        if files:
-            files.shutdown()
-        emulator.terminate()
-        emulator.wait(timeout=10)
-        shutil.rmtree(work, ignore_errors=True)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("moto").setLevel(logging.ERROR)  # "no CloudFormation support for ...Policy": expected here
+    return run(args.step_seconds, args.timeout)
 
 
 if __name__ == "__main__":

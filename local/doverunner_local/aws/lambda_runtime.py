@@ -72,36 +72,63 @@ class FunctionSpec:
 
 
 class _OutputRouter(io.TextIOBase):
-    """What a function prints (stdout and stderr) goes to its invocation's log, as Lambda sends it to CloudWatch, not to this
-    process's stdout. Loggers keep the stream they found at import (Powertools does), so the stream is this
-    router for good and only its destination changes per invocation."""
+    """What a function prints goes to its invocation's log, as Lambda sends it to CloudWatch, not to this
+    process's output. Loggers keep the stream they found at import (Powertools does), so while the runtime is
+    in use the process's stream is this router; only the invoking thread's writes are kept, other threads'
+    writes (the demo printing, say) go where they always went."""
 
-    def __init__(self) -> None:
-        self._target: list[str] | None = None
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._local = threading.local()
+        self._original: Any = None
+        self._active = 0
+        self._lock = threading.Lock()
 
     def writable(self) -> bool:
         return True
 
     def write(self, text: str) -> int:
-        if self._target is not None:
-            self._target.append(text)
-        elif sys.__stdout__ is not None:
-            sys.__stdout__.write(text)
+        target: list[str] | None = getattr(self._local, "target", None)
+        if target is not None:
+            target.append(text)
+        elif self._original is not None:
+            self._original.write(text)
         return len(text)
+
+    def flush(self) -> None:
+        if self._original is not None and getattr(self._local, "target", None) is None:
+            self._original.flush()
 
     @contextlib.contextmanager
     def capture(self, target: list[str]) -> Iterator[None]:
-        saved = sys.stdout, sys.stderr
-        self._target = target
-        sys.stdout = sys.stderr = self
+        with self._lock:
+            if self._active == 0:
+                self._original = getattr(sys, self._name)
+                setattr(sys, self._name, self)
+            self._active += 1
+        self._local.target = target
         try:
             yield
         finally:
-            sys.stdout, sys.stderr = saved
-            self._target = None
+            self._local.target = None
+            with self._lock:
+                self._active -= 1
+                if self._active == 0:
+                    setattr(sys, self._name, self._original)
 
 
-_OUTPUT = _OutputRouter()
+class _Output:
+    def __init__(self) -> None:
+        self.stdout = _OutputRouter("stdout")
+        self.stderr = _OutputRouter("stderr")
+
+    @contextlib.contextmanager
+    def capture(self, target: list[str]) -> Iterator[None]:
+        with self.stdout.capture(target), self.stderr.capture(target):
+            yield
+
+
+_OUTPUT = _Output()
 
 
 @dataclass(frozen=True)

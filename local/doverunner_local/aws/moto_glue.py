@@ -144,6 +144,11 @@ _EXPECTATIONS = (
         "moto.cloudformation.responses:CloudFormationResponse.process_cfn_response", ("self",), ('"SUCCESS"',)
     ),
     _Expectation("moto.cloudformation.parsing:resource_class_from_type", ("resource_type",)),
+    _Expectation(
+        "moto.s3.models:FakeBucket.create_from_cloudformation_json",
+        ("resource_name", "cloudformation_json", "account_id", "region_name", "kwargs"),
+    ),
+    _Expectation("moto.s3.models:FakeBucket.__init__", None, ("self.versioning_status",)),
     _Expectation("moto.cloudformation.parsing:parse_resource", None, ("resource_class_from_type(",)),
     _Expectation("moto.cloudformation.parsing:NULL_MODELS"),
 )
@@ -770,6 +775,29 @@ class MotoGlue:
             return model
 
         self._set(parsing, "resource_class_from_type", resource_class_from_type)
+
+        from moto.s3.models import FakeBucket
+
+        original_bucket = vars(FakeBucket)["create_from_cloudformation_json"].__func__
+
+        # moto's CloudFormation ignores a bucket's VersioningConfiguration; the pipeline keys jobs on versions.
+        @functools.wraps(original_bucket)
+        def create_bucket(
+            cls: Any,
+            resource_name: str,
+            cloudformation_json: dict[str, Any],
+            account_id: str,
+            region_name: str,
+            **kwargs: Any,
+        ) -> Any:
+            bucket = original_bucket(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+            status = cloudformation_json.get("Properties", {}).get("VersioningConfiguration", {}).get("Status")
+            if status:
+                bucket.versioning_status = status
+            return bucket
+
+        bucket_model: Any = create_bucket
+        self._set(FakeBucket, "create_from_cloudformation_json", classmethod(bucket_model))
 
     # -- running functions ---------------------------------------------------------------------------------------
 

@@ -1,0 +1,199 @@
+"""End to end on the local deployment: the synthesized stack in the local AWS, the local DoveRunner behind it,
+from an S3 drop to the report next to it."""
+
+from __future__ import annotations
+
+import io
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote_plus
+
+import pytest
+from botocore.exceptions import ClientError
+
+from doverunner_local.samples import write_sample
+from doverunner_local.stack import MIB, LocalPipelineStack
+
+
+@pytest.fixture(scope="module")
+def local() -> Iterator[LocalPipelineStack]:
+    with LocalPipelineStack(step_seconds=0.1) as stack:
+        yield stack
+
+
+def video(kind: str = "mp4", *, size: int = 256 * 1024, mark: str | None = None, fail: str | None = None) -> bytes:
+    buffer = io.BytesIO()
+    write_sample(buffer, kind, size, mark=mark, fail=fail)
+    return buffer.getvalue()
+
+
+def drop(local: LocalPipelineStack, key: str, body: bytes, **extra: Any) -> dict[str, Any]:
+    return dict(local.client("s3").put_object(Bucket=local.outputs["InboxBucketName"], Key=key, Body=body, **extra))
+
+
+def report(local: LocalPipelineStack, key: str, timeout: float = 90.0) -> dict[str, Any]:
+    s3 = local.client("s3")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            body = s3.get_object(Bucket=local.outputs["InboxBucketName"], Key=f"results/{key}.json")["Body"].read()
+            return dict(json.loads(body))
+        except ClientError:
+            time.sleep(0.2)
+    raise AssertionError(f"no report for {key} within {timeout}s")
+
+
+def detections_titled(local: LocalPipelineStack, title: str) -> list[dict[str, Any]]:
+    assert local.doverunner is not None
+    return [d for d in local.doverunner.emulator.snapshot()["detections"] if d["title"] == title]
+
+
+def test_upload_detection_goes_from_drop_to_report_with_the_forensic_mark(local: LocalPipelineStack) -> None:
+    drop(local, "inbox/e2e-pirated.mp4", video(mark="0000000000000001"))
+
+    result = report(local, "inbox/e2e-pirated.mp4")
+
+    assert (result["state"], result["method"], result["watermark_found"]) == ("COMPLETED", "upload", True)
+    assert result["forensic_mark"]["wm_key"] == "0000000000000001"
+    assert "sess-1001" in result["forensic_mark"]["wm_data"]
+    assert result["input"]["version_id"]
+    assert [h["detect_status"] for h in result["history"]][-1] == "FD004"
+
+
+def test_large_object_goes_through_url_detection_to_report(local: LocalPipelineStack) -> None:
+    drop(local, "inbox/e2e-large.mkv", video("mkv", size=9 * MIB, mark="0000000000000002"))
+
+    result = report(local, "inbox/e2e-large.mkv")
+
+    assert (result["method"], result["watermark_found"]) == ("url", True)
+    assert detections_titled(local, result["doverunner_title"])[0]["req_type"] == "url"
+
+
+def test_detection_failure_is_reported_with_the_guides_explanation(local: LocalPipelineStack) -> None:
+    drop(local, "inbox/e2e-lowres.mov", video("mov", fail="D004"))
+
+    result = report(local, "inbox/e2e-lowres.mov")
+
+    assert result["final_status"]["detect_status"] == "FD007"
+    assert result["error"]["error_code"] == "D004"
+    assert result["error"]["description"] == "The resolution is below 480P."
+    assert result["error"]["solution"]
+
+
+@pytest.mark.parametrize(("key", "body"), [("inbox/e2e-trailer.avi", b"RIFF....AVI "), ("inbox/e2e-empty.mp4", b"")])
+def test_unsupported_or_empty_object_is_rejected_without_a_doverunner_call(
+    local: LocalPipelineStack, key: str, body: bytes
+) -> None:
+    drop(local, key, body)
+
+    result = report(local, key)
+
+    assert result["state"] == "REJECTED"
+    assert result["detection_id"] is None
+    assert detections_titled(local, result["doverunner_title"]) == []
+
+
+def test_same_s3_event_delivered_three_times_gives_one_detection(local: LocalPipelineStack) -> None:
+    key = "inbox/e2e-thrice.mp4"
+    put = drop(local, key, video())
+    first = report(local, key)
+    event = {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "eventName": "ObjectCreated:Put",
+                "s3": {
+                    "bucket": {"name": local.outputs["InboxBucketName"]},
+                    "object": {
+                        "key": quote_plus(key, safe="/"),
+                        "eTag": put["ETag"].strip('"'),
+                        "versionId": put["VersionId"],
+                    },
+                },
+            }
+        ]
+    }
+    sqs = local.client("sqs")
+
+    for _ in range(2):  # S3's own delivery was the first
+        sqs.send_message(QueueUrl=local.outputs["IngestQueueUrl"], MessageBody=json.dumps(event))
+    assert local.deployment is not None
+    local.deployment.wait_until_queues_drained(timeout=30)
+
+    assert len(detections_titled(local, first["doverunner_title"])) == 1
+    executions = local.client("stepfunctions").list_executions(stateMachineArn=local.outputs["StateMachineArn"])
+    assert [e["name"] for e in executions["executions"]].count(first["job_id"]) == 1
+
+
+def test_keys_with_spaces_plus_and_korean_characters_work(local: LocalPipelineStack) -> None:
+    key = "inbox/유출 영상 +2화.mp4"
+    drop(
+        local,
+        key,
+        video(mark="00000000000000ff"),
+        Metadata={"title": quote_plus("유출 영상", safe="").replace("+", "%20")},
+    )
+
+    result = report(local, key)
+
+    assert result["input"]["key"] == key
+    assert result["title"] == "유출 영상"
+    assert result["watermark_found"] is True
+
+
+def test_every_finished_job_publishes_its_result(local: LocalPipelineStack) -> None:
+    sqs, sns = local.client("sqs"), local.client("sns")
+    queue_url = sqs.create_queue(QueueName="e2e-results")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=local.outputs["ResultsTopicArn"], Protocol="sqs", Endpoint=queue_arn)
+
+    drop(local, "inbox/e2e-event.mp4", video(mark="0000000000000001"))
+    result = report(local, "inbox/e2e-event.mp4")
+    messages: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 10
+    while not messages and time.monotonic() < deadline:
+        answer = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)
+        messages = [json.loads(json.loads(m["Body"])["Message"]) for m in answer.get("Messages", [])]
+
+    (message,) = [m for m in messages if m["job_id"] == result["job_id"]]
+    assert (message["state"], message["watermark_found"]) == ("COMPLETED", True)
+    assert message["report"]["key"] == "results/inbox/e2e-event.mp4.json"
+
+
+def test_local_up_prints_where_everything_is_and_serves_until_interrupted() -> None:
+    command = [str(Path(sys.executable).with_name("doverunner")), "local", "up", "--step-seconds", "0.1"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        info = json.loads(process.stdout.readline())
+        import boto3
+
+        env = {"endpoint_url": info["aws_endpoint_url"], "region_name": info["aws_region"],
+               "aws_access_key_id": "local", "aws_secret_access_key": "local"}  # fmt: skip
+        s3 = boto3.client("s3", **env)
+        s3.put_object(Bucket=info["inbox_bucket"], Key="inbox/up.mp4", Body=video(mark="0000000000000001"))
+        deadline = time.monotonic() + 60
+        found = None
+        while found is None and time.monotonic() < deadline:
+            try:
+                found = json.loads(
+                    s3.get_object(Bucket=info["inbox_bucket"], Key="results/inbox/up.mp4.json")["Body"].read()
+                )
+            except ClientError:
+                time.sleep(0.3)
+    finally:
+        process.send_signal(signal.SIGINT)
+        code = process.wait(timeout=30)
+
+    assert {"aws_endpoint_url", "doverunner_url", "inbox_bucket", "ingest_queue_url", "dead_letter_queue_url",
+            "jobs_table", "state_machine_arn", "results_topic_arn", "operator_topic_arn"} <= set(info)  # fmt: skip
+    assert found is not None
+    assert found["watermark_found"] is True
+    assert code == 0
