@@ -133,3 +133,12 @@ class JobStore:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 raise StateConflict(f"job {job_id} is not in {[s.value for s in expect] or 'the table'}") from None
             raise
+
+
+def step_input(event: Any, step: str) -> tuple[str, dict[str, Any]]:
+    """The job id and the previous Check's state from a state machine step's input."""
+    job_id = event.get("job_id") if isinstance(event, dict) else None
+    if not isinstance(job_id, str) or not job_id:
+        raise ValueError(f"the {step} step needs a job_id")
+    check = event.get("check")
+    return job_id, check if isinstance(check, dict) else {}

@@ -8,6 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pipeline import runtime
 from pipeline.config import config
+from pipeline.jobs import step_input
 from pipeline.observability import logger, metrics, tracer
 from pipeline.reporting import finish
 
@@ -16,14 +17,11 @@ from pipeline.reporting import finish
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    job_id = event.get("job_id")
-    if not isinstance(job_id, str) or not job_id:
-        raise ValueError("the Report step needs a job_id")
+    job_id, check = step_input(event, "Report")
     logger.append_keys(job_id=job_id)
-    check = event.get("check") if isinstance(event.get("check"), dict) else {}
     error = event.get("error") if isinstance(event.get("error"), dict) else None
-    outcome = "error" if error else ("timed_out" if check and check.get("timed_out") else "terminal")
-    reason = str((check or {}).get("reason") or "")
+    outcome = "error" if error else ("timed_out" if check.get("timed_out") else "terminal")
+    reason = str(check.get("reason") or "")
     return finish(
         job_id,
         outcome,
