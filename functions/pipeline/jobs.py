@@ -89,6 +89,13 @@ class JobStore:
         item = self._table.get_item(Key={"job_id": job_id}, ConsistentRead=True).get("Item")
         return _plain(item) if item else None
 
+    def find_by_detection(self, detection_id: int, index: str = "by-detection-id") -> dict[str, Any] | None:
+        """The job this stack submitted for a DoveRunner detection, if any."""
+        from boto3.dynamodb.conditions import Key
+
+        items = self._table.query(IndexName=index, KeyConditionExpression=Key("detection_id").eq(detection_id))["Items"]
+        return _plain(items[0]) if items else None
+
     def require(self, job_id: str) -> dict[str, Any]:
         job = self.get(job_id)
         if job is None:

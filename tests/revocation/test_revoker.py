@@ -1,0 +1,279 @@
+"""Acting on notifications: verify, block once, record why; expiry lifts blocks."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+
+from doverunner import DoveRunnerClient
+from doverunner_local.server import LocalDoveRunner
+from pipeline.jobs import JobStore
+from pipeline.notifications import parse_message
+from pipeline.revocation import Ledger, NoRoom, RevocationState, Revoker, url_safe
+
+
+@dataclass
+class MemoryBlocker:
+    """Stands in for the WAF engine (tested on its own): a set of tokens with a capacity."""
+
+    capacity: int = 100
+    blocked: set[str] = field(default_factory=set)
+    calls: list[tuple[str, list[str]]] = field(default_factory=list)
+
+    def block(self, tokens: list[str]) -> object:
+        self.calls.append(("block", tokens))
+        new = {url_safe(t) for t in tokens} - self.blocked
+        if len(self.blocked) + len(new) > self.capacity:
+            raise NoRoom(f"{len(self.blocked)} of {self.capacity} tokens blocked: no room for {len(new)} more")
+        self.blocked |= new
+        return None
+
+    def unblock(self, tokens: list[str]) -> object:
+        self.calls.append(("unblock", tokens))
+        self.blocked -= {url_safe(t) for t in tokens}
+        return None
+
+
+@dataclass
+class World:
+    ledger: Ledger
+    jobs: JobStore
+    blocker: MemoryBlocker
+    revoker: Callable[..., Revoker]
+    local: LocalDoveRunner
+    now: list[datetime]
+
+
+@pytest.fixture
+def world(moto_endpoint: str, local_doverunner: LocalDoveRunner, client: DoveRunnerClient) -> World:
+    dynamodb = boto3.resource(
+        "dynamodb",
+        region_name="us-east-1",
+        endpoint_url=moto_endpoint,
+        aws_access_key_id="x",
+        aws_secret_access_key="y",
+    )
+    name = f"r{uuid.uuid4().hex[:10]}"
+    ledger = dynamodb.create_table(
+        TableName=f"{name}-ledger",
+        KeySchema=[{"AttributeName": "token", "KeyType": "HASH"}],
+        AttributeDefinitions=[
+            {"AttributeName": "token", "AttributeType": "S"},
+            {"AttributeName": "state", "AttributeType": "S"},
+            {"AttributeName": "expires_epoch", "AttributeType": "N"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": Ledger.EXPIRY_INDEX,
+                "KeySchema": [
+                    {"AttributeName": "state", "KeyType": "HASH"},
+                    {"AttributeName": "expires_epoch", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    jobs_table = dynamodb.create_table(
+        TableName=f"{name}-jobs",
+        KeySchema=[{"AttributeName": "job_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[
+            {"AttributeName": "job_id", "AttributeType": "S"},
+            {"AttributeName": "detection_id", "AttributeType": "N"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by-detection-id",
+                "KeySchema": [{"AttributeName": "detection_id", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    jobs = JobStore(jobs_table)
+    blocker = MemoryBlocker()
+    now = [datetime(2026, 11, 24, 12, 0, tzinfo=UTC)]
+
+    def make(block_seconds: int = 3600) -> Revoker:
+        return Revoker(
+            ledger=Ledger(ledger),
+            client_factory=lambda: client,
+            blocker=blocker,
+            find_job=jobs.find_by_detection,
+            update_job=lambda job_id, fields: jobs.update(job_id, fields) and None,
+            block_seconds=block_seconds,
+            clock=lambda: now[0],
+        )
+
+    return World(Ledger(ledger), jobs, blocker, make, local_doverunner, now)
+
+
+def token_of(local: LocalDoveRunner, mark: str = "0000000000000001") -> str:
+    return local.emulator.sessions[mark].revoke_token
+
+
+def fd004(detection_id: int, token: str) -> str:
+    message = {
+        "detection_id": detection_id,
+        "detection_status": "FD004",
+        "forensic_mark": "0000000000000001",
+        "watermark_token": token,
+    }
+    return json.dumps({"Type": "Notification", "Message": json.dumps(message)})
+
+
+def handle(world: World, message: str, **kwargs: Any) -> Any:
+    return world.revoker(**kwargs).handle(parse_message(message), message)
+
+
+def verifications(local: LocalDoveRunner) -> int:
+    return sum(1 for r in local.emulator.requests_seen if r.get("operation") == "verify")
+
+
+def test_verified_token_is_blocked_and_recorded_with_its_expiry(world: World) -> None:
+    token = token_of(world.local)
+
+    result = handle(world, fd004(1001, token))
+
+    entry = world.ledger.get(token)
+    assert result.action == "blocked"
+    assert world.blocker.blocked == {url_safe(token)}
+    assert entry is not None
+    assert (entry["state"], entry["detection_ids"], entry["expires_at"]) == ("BLOCKED", [1001], "2026-11-24T13:00:00Z")
+    assert entry["verified_at"]
+    assert entry["blocked_at"]
+    assert json.loads(entry["messages"][0]["message"])["Message"]
+
+
+def test_same_message_three_times_blocks_once_and_succeeds(world: World) -> None:
+    token = token_of(world.local)
+
+    actions = [handle(world, fd004(1001, token)).action for _ in range(3)]
+
+    assert actions == ["blocked", "already_blocked", "already_blocked"]
+    assert [c for c in world.blocker.calls if c[0] == "block"] == [("block", [token])]
+    assert verifications(world.local) == 1
+
+
+def test_same_token_from_two_detections_is_blocked_once_and_names_both(world: World) -> None:
+    token = token_of(world.local)
+
+    handle(world, fd004(1001, token))
+    handle(world, fd004(2002, token))
+
+    entry = world.ledger.get(token)
+    assert entry is not None
+    assert entry["detection_ids"] == [1001, 2002]
+    assert len(world.blocker.calls) == 1
+
+
+def test_token_that_fails_verification_is_recorded_not_blocked(world: World) -> None:
+    result = handle(world, fd004(1001, "bm90LWEtc2Vzc2lvbg=="))
+
+    entry = world.ledger.get("bm90LWEtc2Vzc2lvbg==")
+    assert result.action == "not_verified"
+    assert world.blocker.blocked == set()
+    assert entry is not None
+    assert entry["state"] == "NOT_VERIFIED"
+    assert "is_valid=false" in entry["reason"]
+
+
+def test_version_1_0_message_blocks_its_token(world: World) -> None:
+    token = token_of(world.local, "0000000000000002")
+
+    result = handle(world, json.dumps({"revoke_token": token, "site_id": "DEMO"}))
+
+    assert result.action == "blocked"
+    assert world.blocker.blocked == {url_safe(token)}
+
+
+def test_no_room_left_is_recorded_and_blocks_nothing(world: World) -> None:
+    world.blocker.capacity = 0
+    token = token_of(world.local)
+
+    result = handle(world, fd004(1001, token))
+
+    entry = world.ledger.get(token)
+    assert result.action == "no_room"
+    assert entry is not None
+    assert entry["state"] == "CAPACITY_EXCEEDED"
+    assert "no room" in entry["reason"]
+
+
+@pytest.mark.parametrize("status", ["FD006", "FD007"])
+def test_failure_notification_updates_the_job_and_blocks_nothing(world: World, status: str) -> None:
+    world.jobs.create({"job_id": "job-1", "bucket": "b", "key": "inbox/a.mp4"})
+    world.jobs.update("job-1", {"detection_id": 77})
+    message = json.dumps(
+        {"detection_id": 77, "detection_status": status, "error_code": "D2001", "error_message": "download failed"}
+    )
+
+    result = handle(world, message)
+
+    job = world.jobs.require("job-1")
+    assert (result.action, result.job_id) == ("recorded", "job-1")
+    assert (job["notified_status"], job["notified_error"]["error_code"]) == (status, "D2001")
+    assert world.blocker.calls == []
+
+
+def test_block_of_a_tracked_detection_is_noted_on_its_job(world: World) -> None:
+    world.jobs.create({"job_id": "job-2", "bucket": "b", "key": "inbox/a.mp4"})
+    world.jobs.update("job-2", {"detection_id": 1001})
+    token = token_of(world.local)
+
+    handle(world, fd004(1001, token))
+
+    assert world.jobs.require("job-2")["revocation"]["state"] == "BLOCKED"
+    entry = world.ledger.get(token)
+    assert entry is not None
+    assert entry["job_ids"] == ["job-2"]
+
+
+def test_expired_blocks_are_lifted_and_others_kept(world: World) -> None:
+    first, second = token_of(world.local), token_of(world.local, "0000000000000002")
+    handle(world, fd004(1, first), block_seconds=60)
+    world.now[0] += timedelta(seconds=30)
+    handle(world, fd004(2, second), block_seconds=60)
+    world.now[0] += timedelta(seconds=45)
+
+    lifted = world.revoker(block_seconds=60).lift_expired()
+
+    assert lifted == [url_safe(first)]
+    assert world.blocker.blocked == {url_safe(second)}
+    entry = world.ledger.get(first)
+    assert entry is not None
+    assert entry["state"] == RevocationState.LIFTED.value
+
+
+def test_block_that_never_expires_is_never_lifted(world: World) -> None:
+    token = token_of(world.local)
+    handle(world, fd004(1, token), block_seconds=60)
+    world.revoker().unblock([token])
+    handle(world, fd004(1, token), block_seconds=0)
+    world.now[0] += timedelta(days=3650)
+
+    assert world.revoker(block_seconds=0).lift_expired() == []
+    assert world.blocker.blocked == {url_safe(token)}
+
+
+def test_operator_can_block_and_unblock_by_hand(world: World) -> None:
+    revoker = world.revoker()
+
+    revoker.block_manually("Zm9vYmFy+/==", "seen on a pirate site")
+    revoker.unblock(["Zm9vYmFy+/=="])
+
+    entry = world.ledger.get("Zm9vYmFy+/==")
+    assert entry is not None
+    assert entry["state"] == "LIFTED"
+    assert world.blocker.blocked == set()
+
+
+def test_url_safe_form_is_what_the_cdn_embedder_puts_in_the_path() -> None:
+    assert url_safe("ab+/cd==") == "ab-_cd"
