@@ -183,7 +183,7 @@ class Revoker:
         client_factory: Callable[[], DoveRunnerClient],
         blocker: Blocker,
         find_job: Callable[[int], dict[str, Any] | None],
-        update_job: Callable[[str, dict[str, Any]], None],
+        update_job: Callable[[str, dict[str, Any]], object],
         block_seconds: int,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:

@@ -107,7 +107,7 @@ def world(moto_endpoint: str, local_doverunner: LocalDoveRunner, client: DoveRun
             client_factory=lambda: client,
             blocker=blocker,
             find_job=jobs.find_by_detection,
-            update_job=lambda job_id, fields: jobs.update(job_id, fields) and None,
+            update_job=jobs.update,
             block_seconds=block_seconds,
             clock=lambda: now[0],
         )
