@@ -90,3 +90,43 @@ class PipelineConfig:
 def config() -> PipelineConfig:
     """The configuration of this process (a Lambda's cold start reads it once)."""
     return PipelineConfig.from_env()
+
+
+@dataclass(frozen=True)
+class RevocationConfig:
+    """What the revocation functions read: the ledger, the web ACL and how long a block lasts."""
+
+    ledger_table: str
+    jobs_table: str
+    secret_id: str
+    site_id: str
+    api_url: str
+    web_acl_name: str
+    web_acl_id: str
+    waf_region: str
+    waf_capacity: int
+    dead_letter_queue_url: str
+    block_seconds: int  # 0: blocks never expire
+    default_service: str = "PD002"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> RevocationConfig:
+        env = os.environ if env is None else env
+        return cls(
+            ledger_table=_get(env, "LEDGER_TABLE"),
+            jobs_table=_get(env, "JOBS_TABLE"),
+            secret_id=_get(env, "DOVERUNNER_SECRET_ID"),
+            site_id=_get(env, "DOVERUNNER_SITE_ID"),
+            api_url=_get(env, "DOVERUNNER_API_URL", "https://api.pallycon.com"),
+            web_acl_name=_get(env, "WEB_ACL_NAME"),
+            web_acl_id=_get(env, "WEB_ACL_ID"),
+            waf_region=_get(env, "WAF_REGION", "us-east-1"),
+            waf_capacity=int(_number(env, "WAF_CAPACITY", "1500")),
+            dead_letter_queue_url=env.get("DEAD_LETTER_QUEUE_URL", ""),
+            block_seconds=int(_number(env, "BLOCK_SECONDS", "0")),
+        )
+
+
+@cache
+def revocation_config() -> RevocationConfig:
+    return RevocationConfig.from_env()

@@ -23,6 +23,7 @@ from doverunner import DoveRunnerClient
 from pipeline.jobs import now_iso
 from pipeline.notifications import StatusNotification
 from pipeline.observability import logger, metrics
+from pipeline.waf import url_safe
 
 MAX_MESSAGES_KEPT = 10
 
@@ -32,11 +33,6 @@ class RevocationState(StrEnum):
     NOT_VERIFIED = "NOT_VERIFIED"
     CAPACITY_EXCEEDED = "CAPACITY_EXCEEDED"
     LIFTED = "LIFTED"
-
-
-def url_safe(token: str) -> str:
-    """The form DoveRunner's CDN embedder puts in the URL path: no '=' padding, '+' -> '-', '/' -> '_'."""
-    return token.rstrip("=").replace("+", "-").replace("/", "_")
 
 
 class NoRoom(Exception):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from typing import Any
 
@@ -10,8 +11,10 @@ from aws_lambda_powertools.utilities import parameters
 from botocore.config import Config
 
 from doverunner import ClientConfig, ConfigurationError, Credentials, DoveRunnerClient
-from pipeline.config import config
+from pipeline.config import PipelineConfig, RevocationConfig, config, revocation_config
 from pipeline.jobs import JobStore
+from pipeline.revocation import Ledger, NoRoom, Revoker
+from pipeline.waf import CapacityExceeded, SessionBlocker, WafTarget
 
 SECRET_MAX_AGE_SECONDS = 300
 SECRET_FIELDS = ("site_key", "access_key", "account_id")
@@ -44,7 +47,7 @@ _clients: dict[tuple[str, ...], DoveRunnerClient] = {}
 def doverunner_client() -> DoveRunnerClient:
     """A client with the credentials from the secret (cached for a few minutes, so a filled or rotated secret
     is picked up without a deploy)."""
-    settings = config()
+    settings: PipelineConfig | RevocationConfig = config() if "STATE_MACHINE_ARN" in os.environ else revocation_config()
     secret = parameters.get_secret(settings.secret_id, transform="json", max_age=SECRET_MAX_AGE_SECONDS)
     if not isinstance(secret, dict):
         raise ConfigurationError(f"the DoveRunner secret {settings.secret_id} is not a JSON object")
@@ -68,3 +71,55 @@ def doverunner_client() -> DoveRunnerClient:
         )
         _clients[key] = DoveRunnerClient(client_config, credentials)
     return _clients[key]
+
+
+@cache
+def sqs() -> Any:
+    return boto3.client("sqs")
+
+
+@cache
+def revocation_jobs() -> JobStore:
+    return JobStore(boto3.resource("dynamodb").Table(revocation_config().jobs_table))
+
+
+@cache
+def blocker() -> RevocationBlocker:
+    settings = revocation_config()
+    target = WafTarget(
+        web_acl_name=settings.web_acl_name,
+        web_acl_id=settings.web_acl_id,
+        region=settings.waf_region,
+        capacity_limit=settings.waf_capacity,
+    )
+    # CloudFront-scope web ACLs are managed through us-east-1, whatever region the stack is in.
+    return RevocationBlocker(SessionBlocker(boto3.client("wafv2", region_name=settings.waf_region), target))
+
+
+def revoker() -> Revoker:
+    settings = revocation_config()
+    jobs = revocation_jobs()
+    return Revoker(
+        ledger=Ledger(boto3.resource("dynamodb").Table(settings.ledger_table)),
+        client_factory=doverunner_client,
+        blocker=blocker(),
+        find_job=jobs.find_by_detection,
+        update_job=jobs.update,
+        block_seconds=settings.block_seconds,
+    )
+
+
+class RevocationBlocker:
+    """The WAF engine as the revoker sees it: no room is NoRoom, whatever the engine calls it."""
+
+    def __init__(self, engine: SessionBlocker) -> None:
+        self.engine = engine
+
+    def block(self, tokens: list[str]) -> object:
+        try:
+            return self.engine.block(tokens)
+        except CapacityExceeded as exc:
+            raise NoRoom(str(exc)) from exc
+
+    def unblock(self, tokens: list[str]) -> object:
+        return self.engine.unblock(tokens)

@@ -16,7 +16,8 @@ from doverunner import DoveRunnerClient
 from doverunner_local.server import LocalDoveRunner
 from pipeline.jobs import JobStore
 from pipeline.notifications import parse_message
-from pipeline.revocation import Ledger, NoRoom, RevocationState, Revoker, url_safe
+from pipeline.revocation import Ledger, NoRoom, RevocationState, Revoker
+from pipeline.waf import url_safe
 
 
 @dataclass
