@@ -155,7 +155,7 @@ def test_watermark_notification_blocks_the_session_in_waf(
         }
     )
 
-    response = lambda_handler(sqs_event(json.dumps({"Type": "Notification", "Message": message})), FakeContext())  # type: ignore[arg-type]
+    response = lambda_handler(sqs_event(json.dumps({"Type": "Notification", "Message": message})), FakeContext())
 
     assert response == {"batchItemFailures": []}
     assert engine(deployed).blocked() == {url_safe(token)}
@@ -164,7 +164,7 @@ def test_watermark_notification_blocks_the_session_in_waf(
 def test_invalid_notification_goes_to_the_dead_letter_queue_with_its_reason(deployed: dict[str, str]) -> None:
     from revoker.handler import lambda_handler
 
-    response = lambda_handler(sqs_event("not json at all"), FakeContext())  # type: ignore[arg-type]
+    response = lambda_handler(sqs_event("not json at all"), FakeContext())
 
     sqs = aws("sqs", deployed["ENDPOINT"])
     (message,) = sqs.receive_message(QueueUrl=deployed["DEAD_LETTER_QUEUE_URL"], MessageAttributeNames=["All"])[
@@ -186,7 +186,7 @@ def test_lifter_lifts_expired_blocks_and_reports_capacity(
     import time
 
     time.sleep(1.1)
-    result = lambda_handler({}, FakeContext())  # type: ignore[arg-type]
+    result = lambda_handler({}, FakeContext())
 
     assert result["lifted"] == ["Zm9vYmFyYmF6cXV4"]
     assert result["wcu_limit"] == 1500
