@@ -15,7 +15,7 @@ from stacks.nag import acknowledge
 from stacks.shared_layer import DoveRunnerClientLayer
 
 FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
-HANDLERS = ("submit", "tracker", "reporter")
+HANDLERS = ("submit", "tracker", "reporter", "revoker", "lifter")
 
 
 class PipelineFunction(Construct):

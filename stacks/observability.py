@@ -52,12 +52,49 @@ class Observability(Construct):
         self.alarms.append(alarm)
         return alarm
 
-    def watch_dead_letter_queue(self, queue: sqs.IQueue) -> None:
+    def watch_dead_letter_queue(self, queue: sqs.IQueue, name: str = "DeadLetterQueueNotEmpty") -> None:
         self._alarm(
-            "DeadLetterQueueNotEmpty",
+            name,
             queue.metric_approximate_number_of_messages_visible(period=Duration.minutes(5), statistic="Maximum"),
-            "S3 events that could not be submitted wait in the ingest dead-letter queue: see the submit function's "
-            "logs for the reason, fix it, then redrive the messages.",
+            "Messages that could not be processed wait in a dead-letter queue: the function's logs (or the message's "
+            "reason attribute) say why; fix it, then redrive the messages.",
+        )
+
+    def watch_capacity(self, threshold_percent: float = 80.0) -> None:
+        """Before the web ACL is full: the lifter reports its use every five minutes."""
+        used = cw.Metric(
+            namespace=NAMESPACE,
+            metric_name="WebAclCapacityUsedPercent",
+            dimensions_map={"service": "doverunner-detection"},
+            statistic="Maximum",
+            period=Duration.minutes(15),
+        )
+        alarm = cw.Alarm(
+            self,
+            "WebAclCapacityNearlyFull",
+            metric=used,
+            threshold=threshold_percent,
+            evaluation_periods=1,
+            comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            alarm_description=(
+                f"The web ACL that blocks sessions is {threshold_percent:.0f}% full: past 100% new blocks are refused "
+                "(recorded as CAPACITY_EXCEEDED). Lower doverunner:blockSeconds, unblock old sessions, or raise the "
+                "web ACL's capacity (doverunner:wafCapacity, up to 5,000 WCU on request)."
+            ),
+        )
+        alarm.add_alarm_action(self._action)
+        self.alarms.append(alarm)
+        self._alarm(
+            "BlocksRefusedForCapacity",
+            cw.Metric(
+                namespace=NAMESPACE,
+                metric_name="RevocationsRefusedForCapacity",
+                dimensions_map={"service": "doverunner-detection"},
+                statistic="Sum",
+                period=Duration.minutes(5),
+            ),
+            "A verified pirate session was not blocked because the web ACL is full: see the revocation ledger.",
         )
 
     def watch_functions(self, functions: Mapping[str, lambda_.IFunction]) -> None:

@@ -34,6 +34,9 @@ class Settings:
     max_receive_count: int = 5
     log_retention_days: int = 30
     alarm_email: str = ""
+    web_acl_arn: str = ""  # an existing CloudFront web ACL; empty: the stack creates one (in us-east-1 only)
+    block_seconds: int = 30 * 24 * 3600  # how long a session stays blocked; 0 = for good
+    waf_capacity: int = 1500  # the web ACL's WCU limit (1,500 by default, up to 5,000 on request)
     layer_architecture: str = "arm64"
 
     @classmethod

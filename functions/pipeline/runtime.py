@@ -47,7 +47,8 @@ _clients: dict[tuple[str, ...], DoveRunnerClient] = {}
 def doverunner_client() -> DoveRunnerClient:
     """A client with the credentials from the secret (cached for a few minutes, so a filled or rotated secret
     is picked up without a deploy)."""
-    settings: PipelineConfig | RevocationConfig = config() if "STATE_MACHINE_ARN" in os.environ else revocation_config()
+    # The revocation functions have a ledger; the detection functions do not.
+    settings: PipelineConfig | RevocationConfig = revocation_config() if "LEDGER_TABLE" in os.environ else config()
     secret = parameters.get_secret(settings.secret_id, transform="json", max_age=SECRET_MAX_AGE_SECONDS)
     if not isinstance(secret, dict):
         raise ConfigurationError(f"the DoveRunner secret {settings.secret_id} is not a JSON object")

@@ -6,37 +6,7 @@ from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match, Template
-
-
-def resources(template_json: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
-    return {k: v for k, v in template_json["Resources"].items() if v["Type"] == kind}
-
-
-def function_id(template_json: dict[str, Any], handler_folder: str) -> str:
-    (found,) = [
-        k
-        for k, v in resources(template_json, "AWS::Lambda::Function").items()
-        if v["Properties"].get("Handler") == f"{handler_folder}.handler.lambda_handler"
-    ]
-    return found
-
-
-def role_statements(template_json: dict[str, Any], handler_folder: str) -> list[dict[str, Any]]:
-    role = template_json["Resources"][function_id(template_json, handler_folder)]["Properties"]["Role"]["Fn::GetAtt"][0]
-    statements: list[dict[str, Any]] = []
-    for policy in resources(template_json, "AWS::IAM::Policy").values():
-        if {"Ref": role} in policy["Properties"]["Roles"]:
-            statements += policy["Properties"]["PolicyDocument"]["Statement"]
-    return statements
-
-
-def actions_of(statements: list[dict[str, Any]]) -> set[str]:
-    out: set[str] = set()
-    for statement in statements:
-        action = statement["Action"]
-        out.update(action if isinstance(action, list) else [action])
-    return out
-
+from template_queries import actions_of, function_id, resources, role_statements
 
 # ---- ingest ---------------------------------------------------------------------------------------------------
 
@@ -91,7 +61,7 @@ def test_only_objects_under_the_inbox_prefix_notify_the_ingest_queue(template: T
 
 def test_ingest_queue_has_a_dead_letter_queue_and_outlasts_the_function(template_json: dict[str, Any]) -> None:
     queues = resources(template_json, "AWS::SQS::Queue")
-    (ingest,) = [q for q in queues.values() if "RedrivePolicy" in q["Properties"]]
+    (ingest,) = [q for k, q in queues.items() if k.startswith("IngestIngestQueue")]
     submit = template_json["Resources"][function_id(template_json, "submit")]["Properties"]
 
     assert ingest["Properties"]["RedrivePolicy"]["maxReceiveCount"] == 5
@@ -121,14 +91,14 @@ def test_submit_function_can_stream_a_large_object(template_json: dict[str, Any]
 # ---- functions ------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("handler", ["submit", "tracker", "reporter"])
+@pytest.mark.parametrize("handler", ["submit", "tracker", "reporter", "revoker", "lifter"])
 def test_each_function_has_its_own_role_and_log_group_with_retention(
     template_json: dict[str, Any], handler: str
 ) -> None:
     properties = template_json["Resources"][function_id(template_json, handler)]["Properties"]
     roles = [
         template_json["Resources"][function_id(template_json, h)]["Properties"]["Role"]
-        for h in ("submit", "tracker", "reporter")
+        for h in ("submit", "tracker", "reporter", "revoker", "lifter")
     ]
     log_group = template_json["Resources"][properties["LoggingConfig"]["LogGroup"]["Ref"]]
 
@@ -150,7 +120,7 @@ def test_no_policy_grants_an_action_wildcard(template_json: dict[str, Any]) -> N
 
 
 def test_no_pipeline_role_uses_a_managed_policy(template_json: dict[str, Any]) -> None:
-    for handler in ("submit", "tracker", "reporter"):
+    for handler in ("submit", "tracker", "reporter", "revoker", "lifter"):
         role = template_json["Resources"][function_id(template_json, handler)]["Properties"]["Role"]["Fn::GetAtt"][0]
         assert "ManagedPolicyArns" not in template_json["Resources"][role]["Properties"]
 
@@ -268,7 +238,7 @@ def test_credentials_secret_is_created_empty_for_the_operator_to_fill(template: 
 
 
 def test_topics_are_encrypted_with_a_rotating_key(template: Template) -> None:
-    template.resource_count_is("AWS::SNS::Topic", 2)
+    template.resource_count_is("AWS::SNS::Topic", 3)
     template.all_resources_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
     template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
 
@@ -276,14 +246,16 @@ def test_topics_are_encrypted_with_a_rotating_key(template: Template) -> None:
 # ---- observability ----------------------------------------------------------------------------------------------
 
 
-def test_alarms_cover_the_dead_letter_queue_every_function_and_failed_or_timed_out_executions(
+def test_alarms_cover_dead_letter_queues_every_function_executions_and_web_acl_capacity(
     template_json: dict[str, Any],
 ) -> None:
     alarms = resources(template_json, "AWS::CloudWatch::Alarm").values()
     metrics = sorted(a["Properties"]["MetricName"] for a in alarms)
 
     assert metrics == sorted(
-        ["ApproximateNumberOfMessagesVisible", "Errors", "Errors", "Errors", "ExecutionsFailed", "ExecutionsTimedOut"]
+        ["ApproximateNumberOfMessagesVisible"] * 2
+        + ["Errors"] * 5
+        + ["ExecutionsFailed", "ExecutionsTimedOut", "RevocationsRefusedForCapacity", "WebAclCapacityUsedPercent"]
     )
     assert all(len(a["Properties"]["AlarmActions"]) == 1 for a in alarms)
 
@@ -295,7 +267,8 @@ def test_a_dashboard_shows_the_pipeline(template: Template) -> None:
 @pytest.mark.parametrize(
     "output",
     ["InboxBucketName", "IngestQueueUrl", "IngestDeadLetterQueueUrl", "JobsTableName", "StateMachineArn",
-     "ResultsTopicArn", "OperatorTopicArn", "DoveRunnerSecretArn"],
+     "ResultsTopicArn", "OperatorTopicArn", "DoveRunnerSecretArn", "RevocationTopicArn", "RevocationQueueUrl",
+     "RevocationDeadLetterQueueUrl", "RevocationLedgerTableName", "WebAclArn"],
 )  # fmt: skip
 def test_what_an_operator_needs_is_a_stack_output(template: Template, output: str) -> None:
     template.has_output(output, {"Value": Match.any_value()})

@@ -1,0 +1,189 @@
+"""Revocation: DoveRunner's status notifications -> verified leaking sessions blocked in the CloudFront web ACL.
+
+SNS topic (DoveRunner publishes) -> SQS queue with a dead-letter queue -> revoker function -> AWS WAF, with a
+ledger table of every token and why; a scheduled lifter ends blocks whose time is up.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Aws, CfnRule, CfnRuleAssertion, Duration, Fn, RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_wafv2 as wafv2
+from constructs import Construct
+
+from stacks.functions import PipelineFunction
+from stacks.nag import acknowledge, resource_evidence
+from stacks.settings import Settings
+from stacks.shared_layer import DoveRunnerClientLayer
+
+WAF_REGION = "us-east-1"  # CloudFront-scope web ACLs exist only there
+
+
+def web_acl_parts(arn: str) -> tuple[str, str]:
+    """Name and id of a CloudFront web ACL ARN (arn:aws:wafv2:us-east-1:<account>:global/webacl/<name>/<id>)."""
+    parts = arn.split(":")
+    resource = parts[5].split("/") if len(parts) == 6 else []
+    if len(resource) != 4 or resource[:2] != ["global", "webacl"] or parts[3] != WAF_REGION:
+        raise ValueError(
+            f"context doverunner:webAclArn must be a CloudFront (global) web ACL ARN in us-east-1: {arn!r}"
+        )
+    return resource[2], resource[3]
+
+
+class Revocation(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: Settings,
+        layer: DoveRunnerClientLayer,
+        environment: dict[str, str],
+        log_retention: logs.RetentionDays,
+        topic_key: kms.IKey,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.topic = sns.Topic(
+            self,
+            "RevocationTopic",
+            display_name="DoveRunner session revocation notifications",
+            master_key=topic_key,
+            enforce_ssl=True,
+        )
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "RevocationDeadLetterQueue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        acknowledge(self.dead_letter_queue, "SQS3", "This is the dead-letter queue of the revocation queue.")
+        self.queue = sqs.Queue(
+            self,
+            "RevocationQueue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            visibility_timeout=Duration.seconds(6 * 60),
+            retention_period=Duration.days(14),
+            dead_letter_queue=sqs.DeadLetterQueue(
+                max_receive_count=settings.max_receive_count, queue=self.dead_letter_queue
+            ),
+        )
+        self.topic.add_subscription(subscriptions.SqsSubscription(self.queue))
+        self.ledger = dynamodb.Table(
+            self,
+            "Ledger",
+            partition_key=dynamodb.Attribute(name="token", type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.ledger.add_global_secondary_index(
+            index_name="by-state-expiry",
+            partition_key=dynamodb.Attribute(name="state", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="expires_epoch", type=dynamodb.AttributeType.NUMBER),
+        )
+        self.web_acl_arn, web_acl_name, web_acl_id = self._web_acl(settings)
+        revocation_environment = {
+            **environment,
+            "LEDGER_TABLE": self.ledger.table_name,
+            "WEB_ACL_NAME": web_acl_name,
+            "WEB_ACL_ID": web_acl_id,
+            "WAF_REGION": WAF_REGION,
+            "WAF_CAPACITY": str(settings.waf_capacity),
+            "BLOCK_SECONDS": str(settings.block_seconds),
+            "DEAD_LETTER_QUEUE_URL": self.dead_letter_queue.queue_url,
+        }
+        self.revoker = PipelineFunction(
+            self,
+            "Revoker",
+            handler_folder="revoker",
+            description="DoveRunner revocation: verifies a leaking session's token and blocks it in AWS WAF",
+            layer=layer,
+            environment=revocation_environment,
+            log_retention=log_retention,
+            timeout=Duration.seconds(60),
+        )
+        self.revoker.function.add_event_source(
+            sources.SqsEventSource(self.queue, batch_size=10, report_batch_item_failures=True)
+        )
+        self.lifter = PipelineFunction(
+            self,
+            "Lifter",
+            handler_folder="lifter",
+            description="DoveRunner revocation: lifts expired blocks and reports the web ACL's capacity",
+            layer=layer,
+            environment=revocation_environment,
+            log_retention=log_retention,
+            timeout=Duration.seconds(120),
+        )
+        events.Rule(
+            self,
+            "LiftExpiredBlocks",
+            description="Lifts DoveRunner session blocks whose time is up",
+            schedule=events.Schedule.rate(Duration.minutes(5)),
+            targets=[targets.LambdaFunction(self.lifter.function)],
+        )
+        waf_access = iam.PolicyStatement(
+            actions=["wafv2:GetWebACL", "wafv2:UpdateWebACL"], resources=[self.web_acl_arn]
+        )
+        ledger_access = iam.PolicyStatement(
+            actions=["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+            resources=[self.ledger.table_arn, f"{self.ledger.table_arn}/index/*"],
+        )
+        for function in (self.revoker, self.lifter):
+            function.role.add_to_policy(waf_access)
+            function.role.add_to_policy(ledger_access)
+            acknowledge(
+                function.role,
+                "IAM5",
+                "Querying the ledger's own indexes (table ARN + /index/*): a resource wildcard, not an action one.",
+                evidence=resource_evidence(self, f"{self.ledger.table_arn}/index/*"),
+            )
+        self.revoker.role.add_to_policy(
+            iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[self.dead_letter_queue.queue_arn])
+        )
+
+    def _web_acl(self, settings: Settings) -> tuple[str, str, str]:
+        if settings.web_acl_arn:
+            name, acl_id = web_acl_parts(settings.web_acl_arn)
+            return settings.web_acl_arn, name, acl_id
+        # A CloudFront web ACL can only be created in us-east-1: say so before anything is created elsewhere.
+        CfnRule(
+            self,
+            "WebAclRegion",
+            assertions=[
+                CfnRuleAssertion(
+                    assert_=Fn.condition_equals(Aws.REGION, WAF_REGION),
+                    assert_description=(
+                        "The CloudFront web ACL that blocks sessions lives in us-east-1: deploy this stack there, "
+                        "or set the context doverunner:webAclArn to an existing CloudFront web ACL."
+                    ),
+                )
+            ],
+        )
+        name = f"{Aws.STACK_NAME}-session-blocks"
+        acl = wafv2.CfnWebACL(
+            self,
+            "WebAcl",
+            name=name,
+            scope="CLOUDFRONT",
+            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+            visibility_config=wafv2.CfnWebACL.VisibilityConfigProperty(
+                cloud_watch_metrics_enabled=True, metric_name="doverunner-session-blocks", sampled_requests_enabled=True
+            ),
+            description="Blocks pirate sessions named by DoveRunner - associate it with the CloudFront distribution",
+        )
+        return acl.attr_arn, name, acl.attr_id

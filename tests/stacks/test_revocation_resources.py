@@ -1,0 +1,83 @@
+"""The revocation resources in the synthesized template."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match, Template
+from template_queries import actions_of, resources, role_statements
+
+from stacks.revocation import web_acl_parts
+
+
+def test_notifications_reach_the_revoker_through_a_queue_with_a_dead_letter_queue(
+    template_json: dict[str, Any],
+) -> None:
+    subscriptions = resources(template_json, "AWS::SNS::Subscription").values()
+    queues = resources(template_json, "AWS::SQS::Queue")
+    (queue_id,) = [k for k in queues if k.startswith("RevocationRevocationQueue")]
+
+    assert [s["Properties"]["Protocol"] for s in subscriptions] == ["sqs"]
+    assert queues[queue_id]["Properties"]["RedrivePolicy"]["maxReceiveCount"] == 5
+
+
+def test_revoker_reads_the_queue_with_partial_batch_failures(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::Lambda::EventSourceMapping", {"FunctionResponseTypes": ["ReportBatchItemFailures"], "BatchSize": 10}
+    )
+
+
+def test_ledger_has_point_in_time_recovery_and_an_expiry_index(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "KeySchema": [{"AttributeName": "token", "KeyType": "HASH"}],
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            "GlobalSecondaryIndexes": [Match.object_like({"IndexName": "by-state-expiry"})],
+        },
+    )
+
+
+def test_a_cloudfront_web_acl_is_created_and_the_template_refuses_other_regions(template_json: dict[str, Any]) -> None:
+    (acl,) = resources(template_json, "AWS::WAFv2::WebACL").values()
+    (rule,) = [r for k, r in template_json["Rules"].items() if k.startswith("RevocationWebAclRegion")]
+
+    assert acl["Properties"]["Scope"] == "CLOUDFRONT"
+    assert rule["Assertions"][0]["Assert"] == {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]}
+    assert "doverunner:webAclArn" in rule["Assertions"][0]["AssertDescription"]
+
+
+@pytest.mark.parametrize("handler", ["revoker", "lifter"])
+def test_revocation_functions_may_change_only_the_web_acl_and_the_ledger(
+    template_json: dict[str, Any], handler: str
+) -> None:
+    statements = role_statements(template_json, handler)
+    waf = [s for s in statements if "wafv2:UpdateWebACL" in s["Action"]]
+
+    assert {a for a in actions_of(statements) if a.startswith("wafv2:")} == {"wafv2:GetWebACL", "wafv2:UpdateWebACL"}
+    assert waf[0]["Resource"]["Fn::GetAtt"][0].startswith("RevocationWebAcl")
+    assert "s3:PutObject" not in actions_of(statements)
+
+
+def test_lifter_runs_every_five_minutes(template: Template) -> None:
+    template.has_resource_properties("AWS::Events::Rule", {"ScheduleExpression": "rate(5 minutes)"})
+
+
+def test_an_existing_web_acl_is_named_by_its_arn() -> None:
+    arn = "arn:aws:wafv2:us-east-1:123456789012:global/webacl/cdn-acl/a1b2c3d4-0000-1111-2222-333344445555"
+
+    assert web_acl_parts(arn) == ("cdn-acl", "a1b2c3d4-0000-1111-2222-333344445555")
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        "arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/x/y",
+        "arn:aws:wafv2:us-east-1:123456789012:regional/webacl/x/y",
+        "not an arn",
+    ],
+)
+def test_a_web_acl_arn_that_is_not_cloudfront_scope_is_refused(arn: str) -> None:
+    with pytest.raises(ValueError, match="CloudFront"):
+        web_acl_parts(arn)
