@@ -60,39 +60,42 @@ class DoveRunnerDetectionStack(Stack):
             topic_key=topic_key,
         )
         self.ingest.submit.function.add_environment("STATE_MACHINE_ARN", self.tracking.state_machine.state_machine_arn)
-        self.revocation = Revocation(
-            self,
-            "Revocation",
-            settings=settings,
-            layer=self.client_layer,
-            environment=environment,
-            log_retention=retention,
-            topic_key=topic_key,
+        self.revocation = (
+            Revocation(
+                self,
+                "Revocation",
+                settings=settings,
+                layer=self.client_layer,
+                environment=environment,
+                log_retention=retention,
+                topic_key=topic_key,
+                bucket=self.ingest.bucket,
+            )
+            if settings.revocation
+            else None
         )
         self.ingest.allow_tracking(self.tracking.state_machine)
 
-        functions = {
-            "Submit": self.ingest.submit,
-            "Tracker": self.tracking.tracker,
-            "Reporter": self.tracking.reporter,
-            "Revoker": self.revocation.revoker,
-            "Lifter": self.revocation.lifter,
-        }
+        functions = {"Submit": self.ingest.submit, "Tracker": self.tracking.tracker, "Reporter": self.tracking.reporter}
+        if self.revocation is not None:
+            functions.update(Revoker=self.revocation.revoker, Lifter=self.revocation.lifter)
         for function in functions.values():
             self.credentials.secret.grant_read(function.role)
         self._grant_jobs(functions["Submit"].role, write=True)
         self._grant_jobs(functions["Tracker"].role)
         self._grant_jobs(functions["Reporter"].role)
         for name in ("Revoker", "Lifter"):
-            self._grant_jobs(functions[name].role, query=True)
+            if name in functions:
+                self._grant_jobs(functions[name].role, query=True)
 
         self.observability = Observability(self, "Observability", topic_key=topic_key, alarm_email=settings.alarm_email)
         lambdas = {name: f.function for name, f in functions.items()}
         self.observability.watch_dead_letter_queue(self.ingest.dead_letter_queue)
-        self.observability.watch_dead_letter_queue(
-            self.revocation.dead_letter_queue, name="RevocationDeadLetterQueueNotEmpty"
-        )
-        self.observability.watch_capacity()
+        if self.revocation is not None:
+            self.observability.watch_dead_letter_queue(
+                self.revocation.dead_letter_queue, name="RevocationDeadLetterQueueNotEmpty"
+            )
+            self.observability.watch_capacity()
         self.observability.watch_functions(lambdas)
         self.observability.watch_state_machine(self.tracking.state_machine)
         self.observability.add_dashboard(
@@ -133,18 +136,24 @@ class DoveRunnerDetectionStack(Stack):
             "ResultsTopicArn": (self.tracking.results_topic.topic_arn, "one message per finished job"),
             "OperatorTopicArn": (self.observability.operator_topic.topic_arn, "alarms"),
             "DoveRunnerSecretArn": (self.credentials.secret.secret_arn, "fill with the DoveRunner credentials"),
-            "RevocationTopicArn": (
-                self.revocation.topic.topic_arn,
-                "register with DoveRunner (doverunner noti register)",
-            ),
-            "RevocationQueueUrl": (self.revocation.queue.queue_url, "notifications waiting to be acted on"),
-            "RevocationDeadLetterQueueUrl": (
-                self.revocation.dead_letter_queue.queue_url,
-                "notifications that could not be acted on, with the reason",
-            ),
-            "RevocationLedgerTableName": (self.revocation.ledger.table_name, "every revoke token and what was done"),
-            "WebAclArn": (self.revocation.web_acl_arn, "the CloudFront web ACL that blocks sessions"),
         }
+        if self.revocation is not None:
+            revocation = self.revocation
+            outputs.update(
+                {
+                    "RevocationTopicArn": (
+                        revocation.topic.topic_arn,
+                        "register with DoveRunner (doverunner noti register)",
+                    ),
+                    "RevocationQueueUrl": (revocation.queue.queue_url, "notifications waiting to be acted on"),
+                    "RevocationDeadLetterQueueUrl": (
+                        revocation.dead_letter_queue.queue_url,
+                        "notifications that could not be acted on, with the reason",
+                    ),
+                    "RevocationLedgerTableName": (revocation.ledger.table_name, "every revoke token and what was done"),
+                    "WebAclArn": (revocation.web_acl_arn, "the CloudFront web ACL that blocks sessions"),
+                }
+            )
         for name, (value, description) in outputs.items():
             CfnOutput(self, name, value=value, description=description)
 

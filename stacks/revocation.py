@@ -14,6 +14,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
@@ -50,6 +51,7 @@ class Revocation(Construct):
         environment: dict[str, str],
         log_retention: logs.RetentionDays,
         topic_key: kms.IKey,
+        bucket: s3.IBucket,
     ) -> None:
         super().__init__(scope, construct_id)
         self.topic = sns.Topic(
@@ -155,25 +157,22 @@ class Revocation(Construct):
         self.revoker.role.add_to_policy(
             iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[self.dead_letter_queue.queue_arn])
         )
+        # A report written before the notification arrived is written again with the revocation in it.
+        reports = bucket.arn_for_objects(f"{settings.results_prefix}*")
+        self.revoker.role.add_to_policy(iam.PolicyStatement(actions=["s3:PutObject"], resources=[reports]))
+        acknowledge(
+            self.revoker.role,
+            "IAM5",
+            "Reports are written under the results prefix only: a key wildcard, not an action wildcard.",
+            evidence=resource_evidence(self, reports),
+        )
 
     def _web_acl(self, settings: Settings) -> tuple[str, str, str]:
         if settings.web_acl_arn:
             name, acl_id = web_acl_parts(settings.web_acl_arn)
             return settings.web_acl_arn, name, acl_id
         # A CloudFront web ACL can only be created in us-east-1: say so before anything is created elsewhere.
-        CfnRule(
-            self,
-            "WebAclRegion",
-            assertions=[
-                CfnRuleAssertion(
-                    assert_=Fn.condition_equals(Aws.REGION, WAF_REGION),
-                    assert_description=(
-                        "The CloudFront web ACL that blocks sessions lives in us-east-1: deploy this stack there, "
-                        "or set the context doverunner:webAclArn to an existing CloudFront web ACL."
-                    ),
-                )
-            ],
-        )
+        self._assert_region()
         name = f"{Aws.STACK_NAME}-session-blocks"
         acl = wafv2.CfnWebACL(
             self,
@@ -187,3 +186,18 @@ class Revocation(Construct):
             description="Blocks pirate sessions named by DoveRunner - associate it with the CloudFront distribution",
         )
         return acl.attr_arn, name, acl.attr_id
+
+    def _assert_region(self) -> None:
+        CfnRule(
+            self,
+            "WebAclRegion",
+            assertions=[
+                CfnRuleAssertion(
+                    assert_=Fn.condition_equals(Aws.REGION, WAF_REGION),
+                    assert_description=(
+                        "The CloudFront web ACL that blocks sessions lives in us-east-1: deploy this stack there, "
+                        "or set the context doverunner:webAclArn to an existing CloudFront web ACL."
+                    ),
+                )
+            ],
+        )

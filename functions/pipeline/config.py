@@ -108,6 +108,7 @@ class RevocationConfig:
     dead_letter_queue_url: str
     block_seconds: int  # 0: blocks never expire
     default_service: str = "PD002"
+    results_prefix: str = "results/"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> RevocationConfig:
@@ -124,6 +125,7 @@ class RevocationConfig:
             waf_capacity=int(_number(env, "WAF_CAPACITY", "1500")),
             dead_letter_queue_url=env.get("DEAD_LETTER_QUEUE_URL", ""),
             block_seconds=int(_number(env, "BLOCK_SECONDS", "0")),
+            results_prefix=_get(env, "RESULTS_PREFIX", "results/"),
         )
 
 

@@ -178,7 +178,8 @@ class Submitter:
         # The operator finds the refusal where a report would be, not only in the jobs table.
         report_key = ""
         if job.get("key", "").startswith(self._config.inbox_prefix):
-            report_key = write_report(self._s3, self._config, job, JobState.REJECTED, reason)["report_key"]
+            report = write_report(self._s3, self._config.results_prefix, job, JobState.REJECTED, reason)
+            report_key = report["report_key"]
         self._jobs.update(
             job["job_id"],
             {"state": JobState.REJECTED.value, "reason": reason, "finished_at": now_iso(), "report_key": report_key},

@@ -13,9 +13,9 @@ from pipeline.observability import logger, metrics
 REPORT_VERSION = "1"
 
 
-def report_key(config: PipelineConfig, key: str) -> str:
+def report_key(results_prefix: str, key: str) -> str:
     """results/<input key>.json, so the report sits next to what it is about."""
-    return f"{config.results_prefix}{key}.json"
+    return f"{results_prefix}{key}.json"
 
 
 def build_report(job: dict[str, Any], state: JobState, reason: str = "") -> dict[str, Any]:
@@ -48,6 +48,8 @@ def build_report(job: dict[str, Any], state: JobState, reason: str = "") -> dict
         "forensic_mark": {"wm_key": job.get("wm_key"), "wm_data": job.get("wm_data")} if found else None,
         "error": job.get("error"),
         "reason": reason or job.get("reason"),
+        # The leaking session's token as blocked at the CDN (state BLOCKED), or why it was not.
+        "revocation": job.get("revocation"),
         "history": job.get("history", []),
         "times": {
             "received_at": job.get("created_at"),
@@ -60,11 +62,11 @@ def build_report(job: dict[str, Any], state: JobState, reason: str = "") -> dict
 
 
 def write_report(
-    s3: Any, config: PipelineConfig, job: dict[str, Any], state: JobState, reason: str = ""
+    s3: Any, results_prefix: str, job: dict[str, Any], state: JobState, reason: str = ""
 ) -> dict[str, Any]:
     """Writes the job's report to results/<input key>.json in the input's bucket; the report."""
     report = build_report(job, state, reason)
-    report["report_key"] = report_key(config, job["key"])
+    report["report_key"] = report_key(results_prefix, job["key"])
     s3.put_object(
         Bucket=job["bucket"],
         Key=report["report_key"],
@@ -112,7 +114,7 @@ def finish(
     if pipeline_error:
         job["error"] = job.get("error") or pipeline_error
         reason = reason or f"tracking failed: {pipeline_error['message']}"
-    report = write_report(s3, config, job, state, reason)
+    report = write_report(s3, config.results_prefix, job, state, reason)
     key = report["report_key"]
     fields: dict[str, Any] = {"state": state.value, "report_key": key, "finished_at": report["times"]["finished_at"]}
     if report["reason"]:

@@ -182,6 +182,7 @@ class Revoker:
         update_job: Callable[[str, dict[str, Any]], object],
         block_seconds: int,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        rewrite_report: Callable[[dict[str, Any]], object] | None = None,
     ) -> None:
         self._ledger = ledger
         self._client_factory = client_factory
@@ -190,6 +191,7 @@ class Revoker:
         self._update_job = update_job
         self._block_seconds = block_seconds
         self._clock = clock
+        self._rewrite_report = rewrite_report
 
     def handle(self, note: StatusNotification, message: str) -> RevocationResult:
         job = self._find_job(note.detection_id) if note.detection_id is not None else None
@@ -260,8 +262,13 @@ class Revoker:
         return RevocationResult("blocked", url_safe(token), note.detection_id, job_id)
 
     def _note_on_job(self, job_id: str | None, token: str, state: RevocationState) -> None:
-        if job_id:
-            self._update_job(job_id, {"revocation": {"token": url_safe(token), "state": state.value, "at": now_iso()}})
+        if not job_id:
+            return
+        revocation = {"token": url_safe(token), "state": state.value, "at": now_iso()}
+        job = self._update_job(job_id, {"revocation": revocation})
+        # A report written before the notification arrived gets the revocation too.
+        if self._rewrite_report is not None and isinstance(job, dict) and job.get("report_key"):
+            self._rewrite_report(job)
 
     def lift_expired(self) -> list[str]:
         """Lifts every block whose time is up; the tokens lifted."""

@@ -107,7 +107,15 @@ def revoker() -> Revoker:
         find_job=jobs.find_by_detection,
         update_job=jobs.update,
         block_seconds=settings.block_seconds,
+        rewrite_report=_rewrite_report,
     )
+
+
+def _rewrite_report(job: dict[str, Any]) -> None:
+    from pipeline.jobs import JobState
+    from pipeline.reporting import write_report
+
+    write_report(s3(), revocation_config().results_prefix, job, JobState(job["state"]), str(job.get("reason") or ""))
 
 
 class RevocationBlocker:

@@ -38,6 +38,8 @@ LOCAL_CONTEXT: dict[str, Any] = {
     # The ingest queue's visibility timeout is six times this: a failed message comes back in 12 s, not 90 min.
     "doverunner:submitTimeoutSeconds": 2,
     "doverunner:maxReceiveCount": 2,
+    # Session revocation is not part of the local run yet (docs/local-aws.md).
+    "doverunner:revocation": False,
 }
 
 

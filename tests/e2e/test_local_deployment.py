@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -169,10 +170,16 @@ def test_every_finished_job_publishes_its_result(local: LocalPipelineStack) -> N
 
 def test_local_up_prints_where_everything_is_and_serves_until_interrupted() -> None:
     command = [str(Path(sys.executable).with_name("doverunner")), "local", "up", "--step-seconds", "0.1"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # As from a user's shell: none of the variables this test process's own local AWS has set.
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_", "POWERTOOLS_", "LAMBDA_", "_"))}
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean)
     try:
         assert process.stdout is not None
-        info = json.loads(process.stdout.readline())
+        assert process.stderr is not None
+        first = process.stdout.readline()
+        if not first:
+            raise AssertionError(f"doverunner local up printed nothing: {process.stderr.read()[-3000:]}")
+        info = json.loads(first)
         import boto3
 
         env = {"endpoint_url": info["aws_endpoint_url"], "region_name": info["aws_region"],

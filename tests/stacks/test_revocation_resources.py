@@ -57,7 +57,7 @@ def test_revocation_functions_may_change_only_the_web_acl_and_the_ledger(
 
     assert {a for a in actions_of(statements) if a.startswith("wafv2:")} == {"wafv2:GetWebACL", "wafv2:UpdateWebACL"}
     assert waf[0]["Resource"]["Fn::GetAtt"][0].startswith("RevocationWebAcl")
-    assert "s3:PutObject" not in actions_of(statements)
+    assert "s3:GetObject" not in actions_of(statements)
 
 
 def test_lifter_runs_every_five_minutes(template: Template) -> None:

@@ -30,6 +30,7 @@ import json
 import logging
 import os
 import threading
+import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping
@@ -141,8 +142,11 @@ _EXPECTATIONS = (
         ("settings.moto_server_host()", "settings.moto_server_port()", '"ResourceProperties": properties'),
     ),
     _Expectation(
-        "moto.cloudformation.responses:CloudFormationResponse.process_cfn_response", ("self",), ('"SUCCESS"',)
+        "moto.cloudformation.responses:CloudFormationResponse.process_cfn_response",
+        ("self",),
+        ('"SUCCESS"', "stack.get_custom_resource("),
     ),
+    _Expectation("moto.cloudformation.models:Stack.get_custom_resource", None, ("self.custom_resources[",)),
     _Expectation("moto.cloudformation.parsing:resource_class_from_type", ("resource_type",)),
     _Expectation(
         "moto.s3.models:FakeBucket.create_from_cloudformation_json",
@@ -447,7 +451,40 @@ class _Placeholder(_LocalResource):
         return cls(resource_name, {"Arn": f"arn:aws:{service}:{region_name}:{account_id}:{resource_name}"})
 
 
+class _WebAcl(_LocalResource):
+    """AWS::WAFv2::WebACL, unknown to moto's CloudFormation. Ref: name|id|scope; GetAtt Arn, Id."""
+
+    attributes = ("Arn", "Id", "Capacity", "LabelNamespace")
+
+    @classmethod
+    def create_from_cloudformation_json(
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str, **kwargs: Any
+    ) -> _LocalResource:
+        properties = cloudformation_json["Properties"]
+        name = properties.get("Name") or resource_name
+        request: dict[str, Any] = {
+            "Name": name,
+            "Scope": properties["Scope"],
+            "DefaultAction": properties["DefaultAction"],
+            "VisibilityConfig": properties["VisibilityConfig"],
+            "Rules": properties.get("Rules", []),
+        }
+        if properties.get("Description"):
+            request["Description"] = properties["Description"]
+        # CloudFront-scope web ACLs are managed in us-east-1, whatever the stack's region.
+        region = "us-east-1" if properties["Scope"] == "CLOUDFRONT" else region_name
+        client = _glue().client("wafv2", region)
+        # moto's parser may create a resource again when it retries the template: the same one is returned.
+        existing = [a for a in client.list_web_acls(Scope=properties["Scope"])["WebACLs"] if a["Name"] == name]
+        summary = existing[0] if existing else client.create_web_acl(**request)["Summary"]
+        attributes = {"Arn": summary["ARN"], "Id": summary["Id"], "Capacity": "0", "LabelNamespace": ""}
+        return cls(f"{name}|{summary['Id']}|{properties['Scope']}", attributes)
+
+
+CUSTOM_RESOURCE_WAIT_SECONDS = 60.0
+
 _LOCAL_MODELS: dict[str, type[_LocalResource]] = {
+    "AWS::WAFv2::WebACL": _WebAcl,
     "AWS::SNS::Subscription": _SnsSubscription,
     "AWS::SecretsManager::Secret": _Secret,
     "AWS::CloudWatch::Alarm": _Alarm,
@@ -751,6 +788,15 @@ class MotoGlue:
         # moto ignores a FAILED custom-resource response and leaves the stack in progress forever: record it.
         @functools.wraps(original_response)
         def process_cfn_response(self: Any) -> Any:
+            # A custom resource's function may answer before moto has recorded the resource (its parser carries
+            # on with the rest of the template meanwhile): wait for it, as CloudFormation would accept it.
+            if self._get_param("Status") == "SUCCESS":
+                stack = self.cloudformation_backend.get_stack(self._get_param("StackId"))
+                deadline = time.monotonic() + CUSTOM_RESOURCE_WAIT_SECONDS
+                while self._get_param("LogicalResourceId") not in stack.custom_resources:
+                    if time.monotonic() > deadline:
+                        break
+                    time.sleep(0.05)
             if self._get_param("Status") == "FAILED":
                 failure = CustomResourceFailure(
                     str(self._get_param("StackId")),
