@@ -248,6 +248,18 @@ def cmd_noti(client: DoveRunnerClient, args: argparse.Namespace, err: TextIO) ->
     return {"noti_id": client.delete_notification(args.noti_id), "deleted": True}
 
 
+def cmd_revocations(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from doverunner_cli.revocations import StackError, run
+    from pipeline.waf import WafBlockError
+
+    try:
+        _emit(run(args), out)
+        return 0
+    except (StackError, WafBlockError, ValueError) as exc:
+        err.write(f"doverunner: {exc}\n")
+        return EXIT_OTHER
+
+
 def cmd_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from doverunner_local.cli import run_emulator
 
@@ -355,6 +367,25 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--aws-secret-key", help="or DOVERUNNER_NOTI_AWS_SECRET_KEY")
         p.set_defaults(handler=cmd_noti)
 
+    revocations = commands.add_parser(
+        "revocations", help="blocked sessions of a deployed stack (AWS credentials; AWS_ENDPOINT_URL for the local one)"
+    ).add_subparsers(dest="revocations_action", required=True, metavar="ACTION")
+    for action, help_text in (
+        ("list", "every revoke token in the ledger and what was done"),
+        ("block", "block a session's revoke token by hand"),
+        ("unblock", "lift a block"),
+    ):
+        p = revocations.add_parser(action, help=help_text)
+        p.add_argument("--stack", default="DoveRunnerDetection", help="the stack's name (default DoveRunnerDetection)")
+        if action == "list":
+            p.add_argument("--state", choices=("BLOCKED", "NOT_VERIFIED", "CAPACITY_EXCEEDED", "LIFTED"))
+        else:
+            p.add_argument("token", help="the revoke token (standard or URL-safe base64)")
+        if action == "block":
+            p.add_argument("--reason", default="", help="why, for the ledger")
+            p.add_argument("--expires-in", type=int, default=30 * 24 * 3600, help="seconds (default 30 days; 0: never)")
+        p.set_defaults(handler=None)
+
     local = commands.add_parser("local", help="the whole pipeline on this machine").add_subparsers(
         dest="local_action", required=True, metavar="ACTION"
     )
@@ -392,6 +423,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
     )
     if args.command == "emulator":
         return cmd_emulator(args, out, err)
+    if args.command == "revocations":
+        return cmd_revocations(args, out, err)
     if args.command == "local":
         from doverunner_local.cli import run_local_up
 

@@ -1,0 +1,64 @@
+"""`doverunner revocations list|block|unblock`: the revocation ledger and the web ACL of a deployed stack (or of
+the local one, with AWS_ENDPOINT_URL), found through the stack's outputs."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import boto3
+
+from pipeline.revocation import Ledger, Revoker
+from pipeline.waf import SessionBlocker, WafTarget
+
+WAF_REGION = "us-east-1"
+
+
+class StackError(RuntimeError):
+    pass
+
+
+def _outputs(stack: str) -> dict[str, str]:
+    try:
+        described = boto3.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
+    except Exception as exc:  # botocore raises many kinds; all mean the same here
+        raise StackError(f"cannot read the stack {stack!r}: {exc}") from None
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+    missing = [name for name in ("RevocationLedgerTableName", "WebAclArn") if name not in outputs]
+    if missing:
+        raise StackError(f"the stack {stack!r} has no {', '.join(missing)} output: is revocation deployed?")
+    return outputs
+
+
+def _revoker(stack: str, expires_in: int) -> tuple[Revoker, Ledger, SessionBlocker]:
+    outputs = _outputs(stack)
+    name, acl_id = outputs["WebAclArn"].split("/")[-2:]
+    blocker = SessionBlocker(
+        boto3.client("wafv2", region_name=WAF_REGION), WafTarget(web_acl_name=name, web_acl_id=acl_id)
+    )
+    ledger = Ledger(boto3.resource("dynamodb").Table(outputs["RevocationLedgerTableName"]))
+
+    def no_client() -> Any:
+        raise RuntimeError("operator blocks are not verified with DoveRunner")
+
+    revoker = Revoker(
+        ledger=ledger,
+        client_factory=no_client,
+        blocker=blocker,
+        find_job=lambda _detection_id: None,
+        update_job=lambda _job_id, _fields: None,
+        block_seconds=expires_in,
+    )
+    return revoker, ledger, blocker
+
+
+def run(args: argparse.Namespace) -> Any:
+    revoker, ledger, blocker = _revoker(args.stack, getattr(args, "expires_in", 0))
+    if args.revocations_action == "list":
+        items = ledger.all()
+        if args.state:
+            items = [item for item in items if item.get("state") == args.state]
+        return {"total_count": len(items), "blocked_in_waf": len(blocker.blocked()), "revocations": items}
+    if args.revocations_action == "block":
+        return revoker.block_manually(args.token, args.reason).as_dict()
+    return {"unblocked": revoker.unblock([args.token])}
