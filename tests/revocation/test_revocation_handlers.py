@@ -9,6 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
+from tables import create_jobs_table, create_ledger_table
 
 from doverunner_local.server import LocalDoveRunner
 from pipeline import config as config_module
@@ -47,42 +48,8 @@ def deployed(moto_endpoint: str, env: dict[str, str], monkeypatch: pytest.Monkey
     dynamodb = boto3.resource(
         "dynamodb", region_name=REGION, endpoint_url=moto_endpoint, aws_access_key_id="x", aws_secret_access_key="y"
     )
-    dynamodb.create_table(
-        TableName=f"{name}-ledger",
-        KeySchema=[{"AttributeName": "token", "KeyType": "HASH"}],
-        AttributeDefinitions=[
-            {"AttributeName": "token", "AttributeType": "S"},
-            {"AttributeName": "state", "AttributeType": "S"},
-            {"AttributeName": "expires_epoch", "AttributeType": "N"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "by-state-expiry",
-                "KeySchema": [
-                    {"AttributeName": "state", "KeyType": "HASH"},
-                    {"AttributeName": "expires_epoch", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    dynamodb.create_table(
-        TableName=f"{name}-jobs",
-        KeySchema=[{"AttributeName": "job_id", "KeyType": "HASH"}],
-        AttributeDefinitions=[
-            {"AttributeName": "job_id", "AttributeType": "S"},
-            {"AttributeName": "detection_id", "AttributeType": "N"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "by-detection-id",
-                "KeySchema": [{"AttributeName": "detection_id", "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_ledger_table(dynamodb, f"{name}-ledger")
+    create_jobs_table(dynamodb, f"{name}-jobs")
     waf = aws("wafv2", moto_endpoint)
     acl = waf.create_web_acl(
         Name=name,

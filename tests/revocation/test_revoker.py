@@ -11,6 +11,7 @@ from typing import Any
 
 import boto3
 import pytest
+from tables import create_jobs_table, create_ledger_table
 
 from doverunner import DoveRunnerClient
 from doverunner_local.server import LocalDoveRunner
@@ -62,42 +63,8 @@ def world(moto_endpoint: str, local_doverunner: LocalDoveRunner, client: DoveRun
         aws_secret_access_key="y",
     )
     name = f"r{uuid.uuid4().hex[:10]}"
-    ledger = dynamodb.create_table(
-        TableName=f"{name}-ledger",
-        KeySchema=[{"AttributeName": "token", "KeyType": "HASH"}],
-        AttributeDefinitions=[
-            {"AttributeName": "token", "AttributeType": "S"},
-            {"AttributeName": "state", "AttributeType": "S"},
-            {"AttributeName": "expires_epoch", "AttributeType": "N"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": Ledger.EXPIRY_INDEX,
-                "KeySchema": [
-                    {"AttributeName": "state", "KeyType": "HASH"},
-                    {"AttributeName": "expires_epoch", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    jobs_table = dynamodb.create_table(
-        TableName=f"{name}-jobs",
-        KeySchema=[{"AttributeName": "job_id", "KeyType": "HASH"}],
-        AttributeDefinitions=[
-            {"AttributeName": "job_id", "AttributeType": "S"},
-            {"AttributeName": "detection_id", "AttributeType": "N"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "by-detection-id",
-                "KeySchema": [{"AttributeName": "detection_id", "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    ledger = create_ledger_table(dynamodb, f"{name}-ledger")
+    jobs_table = create_jobs_table(dynamodb, f"{name}-jobs")
     jobs = JobStore(jobs_table)
     blocker = MemoryBlocker()
     now = [datetime(2026, 11, 24, 12, 0, tzinfo=UTC)]
