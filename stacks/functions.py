@@ -9,9 +9,10 @@ from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from stacks.nag import acknowledge
+from stacks.nag import acknowledge, resource_evidence
 from stacks.shared_layer import DoveRunnerClientLayer
 
 FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
@@ -76,6 +77,17 @@ class PipelineFunction(Construct):
             },
         )
         self.acknowledge_xray()
+
+    def allow_report_writes(self, bucket: s3.IBucket, results_prefix: str) -> None:
+        """Writing reports, and only reports: objects under the results prefix."""
+        reports = bucket.arn_for_objects(f"{results_prefix}*")
+        self.role.add_to_policy(iam.PolicyStatement(actions=["s3:PutObject"], resources=[reports]))
+        acknowledge(
+            self.role,
+            "IAM5",
+            "Reports are written under the results prefix only: a key wildcard, not an action wildcard.",
+            evidence=resource_evidence(self, reports),
+        )
 
     def acknowledge_xray(self) -> None:
         """Active tracing needs xray:PutTraceSegments and PutTelemetryRecords, which take only Resource '*'."""

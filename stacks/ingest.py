@@ -9,12 +9,12 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
-from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from stacks.functions import PipelineFunction
 from stacks.nag import acknowledge, resource_evidence
+from stacks.queues import queue_with_dead_letter_queue
 from stacks.settings import Settings
 from stacks.shared_layer import DoveRunnerClientLayer
 
@@ -54,26 +54,12 @@ class Ingest(Construct):
             server_access_logs_prefix="inbox-bucket/",
             removal_policy=RemovalPolicy.RETAIN,
         )
-        self.dead_letter_queue = sqs.Queue(
-            self,
-            "IngestDeadLetterQueue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        acknowledge(self.dead_letter_queue, "SQS3", "This is the dead-letter queue of the ingest queue.")
         function_timeout = Duration.seconds(settings.submit_timeout_seconds)
-        self.queue = sqs.Queue(
+        self.queue, self.dead_letter_queue = queue_with_dead_letter_queue(
             self,
-            "IngestQueue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            # AWS advises six times the function's timeout, so a slow batch is not delivered twice meanwhile.
-            visibility_timeout=Duration.seconds(6 * settings.submit_timeout_seconds),
-            retention_period=Duration.days(14),
-            dead_letter_queue=sqs.DeadLetterQueue(
-                max_receive_count=settings.max_receive_count, queue=self.dead_letter_queue
-            ),
+            "Ingest",
+            consumer_timeout_seconds=settings.submit_timeout_seconds,
+            max_receive_count=settings.max_receive_count,
         )
         self.bucket.add_event_notification(
             s3.EventType.OBJECT_CREATED,
@@ -101,19 +87,17 @@ class Ingest(Construct):
             )
         )
         inbox_objects = self.bucket.arn_for_objects(f"{settings.inbox_prefix}*")
-        reports = self.bucket.arn_for_objects(f"{settings.results_prefix}*")
         self.submit.role.add_to_policy(
             iam.PolicyStatement(actions=["s3:GetObject", "s3:GetObjectVersion"], resources=[inbox_objects])
         )
-        # The report of an object refused before any DoveRunner call.
-        self.submit.role.add_to_policy(iam.PolicyStatement(actions=["s3:PutObject"], resources=[reports]))
         acknowledge(
             self.submit.role,
             "IAM5",
-            "Reading is scoped to objects under the inbox prefix, writing to reports under the results prefix: "
-            "key wildcards, not action wildcards.",
-            evidence=resource_evidence(self, inbox_objects, reports),
+            "Reading is scoped to objects under the inbox prefix: a key wildcard, not an action wildcard.",
+            evidence=resource_evidence(self, inbox_objects),
         )
+        # The report of an object refused before any DoveRunner call.
+        self.submit.allow_report_writes(self.bucket, settings.results_prefix)
 
     def allow_tracking(self, state_machine: sfn.IStateMachine) -> None:
         state_machine.grant_start_execution(self.submit.role)

@@ -17,16 +17,17 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
-from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from stacks.functions import PipelineFunction
 from stacks.nag import acknowledge, resource_evidence
+from stacks.queues import queue_with_dead_letter_queue
 from stacks.settings import Settings
 from stacks.shared_layer import DoveRunnerClientLayer
 
 WAF_REGION = "us-east-1"  # CloudFront-scope web ACLs exist only there
+REVOKER_TIMEOUT_SECONDS = 60
 
 
 def web_acl_parts(arn: str) -> tuple[str, str]:
@@ -61,24 +62,11 @@ class Revocation(Construct):
             master_key=topic_key,
             enforce_ssl=True,
         )
-        self.dead_letter_queue = sqs.Queue(
+        self.queue, self.dead_letter_queue = queue_with_dead_letter_queue(
             self,
-            "RevocationDeadLetterQueue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        acknowledge(self.dead_letter_queue, "SQS3", "This is the dead-letter queue of the revocation queue.")
-        self.queue = sqs.Queue(
-            self,
-            "RevocationQueue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            visibility_timeout=Duration.seconds(6 * 60),
-            retention_period=Duration.days(14),
-            dead_letter_queue=sqs.DeadLetterQueue(
-                max_receive_count=settings.max_receive_count, queue=self.dead_letter_queue
-            ),
+            "Revocation",
+            consumer_timeout_seconds=REVOKER_TIMEOUT_SECONDS,
+            max_receive_count=settings.max_receive_count,
         )
         self.topic.add_subscription(subscriptions.SqsSubscription(self.queue))
         self.ledger = dynamodb.Table(
@@ -116,7 +104,7 @@ class Revocation(Construct):
             layer=layer,
             environment=revocation_environment,
             log_retention=log_retention,
-            timeout=Duration.seconds(60),
+            timeout=Duration.seconds(REVOKER_TIMEOUT_SECONDS),
         )
         self.revoker.function.add_event_source(
             sources.SqsEventSource(self.queue, batch_size=10, report_batch_item_failures=True)
@@ -158,14 +146,7 @@ class Revocation(Construct):
             iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[self.dead_letter_queue.queue_arn])
         )
         # A report written before the notification arrived is written again with the revocation in it.
-        reports = bucket.arn_for_objects(f"{settings.results_prefix}*")
-        self.revoker.role.add_to_policy(iam.PolicyStatement(actions=["s3:PutObject"], resources=[reports]))
-        acknowledge(
-            self.revoker.role,
-            "IAM5",
-            "Reports are written under the results prefix only: a key wildcard, not an action wildcard.",
-            evidence=resource_evidence(self, reports),
-        )
+        self.revoker.allow_report_writes(bucket, settings.results_prefix)
 
     def _web_acl(self, settings: Settings) -> tuple[str, str, str]:
         if settings.web_acl_arn:

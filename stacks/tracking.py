@@ -68,14 +68,7 @@ class Tracking(Construct):
         self.reporter.role.add_to_policy(
             iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[topic_key.key_arn])
         )
-        reports = bucket.arn_for_objects(f"{settings.results_prefix}*")
-        self.reporter.role.add_to_policy(iam.PolicyStatement(actions=["s3:PutObject"], resources=[reports]))
-        acknowledge(
-            self.reporter.role,
-            "IAM5",
-            "Reports are written under the results prefix only: a key wildcard, not an action wildcard.",
-            evidence=resource_evidence(self, reports),
-        )
+        self.reporter.allow_report_writes(bucket, settings.results_prefix)
         self.state_machine = self._state_machine(settings, log_retention)
 
     def _state_machine(self, settings: Settings, log_retention: logs.RetentionDays) -> sfn.StateMachine:
