@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from functools import cache
 from typing import Any
 
@@ -44,11 +43,11 @@ def jobs() -> JobStore:
 _clients: dict[tuple[str, ...], DoveRunnerClient] = {}
 
 
-def doverunner_client() -> DoveRunnerClient:
+def doverunner_client(settings: PipelineConfig | RevocationConfig | None = None) -> DoveRunnerClient:
     """A client with the credentials from the secret (cached for a few minutes, so a filled or rotated secret
-    is picked up without a deploy)."""
-    # The revocation functions have a ledger; the detection functions do not.
-    settings: PipelineConfig | RevocationConfig = revocation_config() if "LEDGER_TABLE" in os.environ else config()
+    is picked up without a deploy). `settings`: the calling function's configuration, the detection one's by
+    default."""
+    settings = settings or config()
     secret = parameters.get_secret(settings.secret_id, transform="json", max_age=SECRET_MAX_AGE_SECONDS)
     if not isinstance(secret, dict):
         raise ConfigurationError(f"the DoveRunner secret {settings.secret_id} is not a JSON object")
@@ -102,7 +101,7 @@ def revoker() -> Revoker:
     jobs = revocation_jobs()
     return Revoker(
         ledger=Ledger(boto3.resource("dynamodb").Table(settings.ledger_table)),
-        client_factory=doverunner_client,
+        client_factory=lambda: doverunner_client(settings),
         blocker=blocker(),
         find_job=jobs.find_by_detection,
         update_job=jobs.update,
