@@ -17,6 +17,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from doverunner import ClientConfig, Credentials, DoveRunnerClient
 from doverunner_local.aws import LocalAws, LocalDeployment
 from doverunner_local.config import EmulatorConfig
 from doverunner_local.publisher import sns_publisher
@@ -25,6 +26,8 @@ from doverunner_local.server import LocalDoveRunner
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STACK_NAME = "DoveRunnerDetection"
 MIB = 1 << 20
+# The AWS keys DoveRunner publishes with (the local AWS checks none).
+LOCAL_PUBLISHER_KEYS = ("AKIALOCALPUBLISHER00", "local-publisher-secret")
 
 # Context for the local run: the same app, with waits of seconds instead of minutes so a run takes seconds.
 LOCAL_CONTEXT: dict[str, Any] = {
@@ -38,8 +41,6 @@ LOCAL_CONTEXT: dict[str, Any] = {
     # The ingest queue's visibility timeout is six times this: a failed message comes back in 12 s, not 90 min.
     "doverunner:submitTimeoutSeconds": 2,
     "doverunner:maxReceiveCount": 2,
-    # Session revocation is not part of the local run yet (docs/local-aws.md).
-    "doverunner:revocation": False,
 }
 
 
@@ -65,6 +66,7 @@ class LocalPipelineStack:
         self.doverunner: LocalDoveRunner | None = None
         self.aws: LocalAws | None = None
         self.deployment: LocalDeployment | None = None
+        self.noti_id: int | None = None
         self._workdir: tempfile.TemporaryDirectory[str] | None = None
 
     def start(self) -> LocalPipelineStack:
@@ -98,7 +100,21 @@ class LocalPipelineStack:
                 {"site_key": config.site_key, "access_key": config.access_key, "account_id": config.account_id}
             ),
         )
+        if "RevocationTopicArn" in self.outputs:
+            self.noti_id = self._register_revocation_topic(config)
         self.timings["total"] = time.monotonic() - started
+
+    def _register_revocation_topic(self, config: EmulatorConfig) -> int:
+        """The manual way of docs/revocation.md: the revocation topic registered through the notification API, so
+        the local DoveRunner publishes its status notifications there."""
+        assert self.doverunner is not None
+        client = DoveRunnerClient(
+            ClientConfig(site_id=config.site_id, api_url=self.doverunner.url),
+            Credentials(site_key=config.site_key, access_key=config.access_key, account_id=config.account_id),
+        )
+        return client.register_notification(
+            "revocations", self.outputs["RevocationTopicArn"], LOCAL_PUBLISHER_KEYS[0], LOCAL_PUBLISHER_KEYS[1]
+        )
 
     @property
     def outputs(self) -> dict[str, str]:
@@ -132,6 +148,12 @@ class LocalPipelineStack:
             "results_topic_arn": out["ResultsTopicArn"],
             "operator_topic_arn": out["OperatorTopicArn"],
             "doverunner_secret_arn": out["DoveRunnerSecretArn"],
+            "revocation_topic_arn": out.get("RevocationTopicArn"),
+            "revocation_queue_url": out.get("RevocationQueueUrl"),
+            "revocation_dead_letter_queue_url": out.get("RevocationDeadLetterQueueUrl"),
+            "revocation_ledger_table": out.get("RevocationLedgerTableName"),
+            "web_acl_arn": out.get("WebAclArn"),
+            "notification_id": self.noti_id,
             "timings_seconds": {k: round(v, 2) for k, v in self.timings.items()},
         }
 

@@ -30,7 +30,6 @@ import json
 import logging
 import os
 import threading
-import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping
@@ -147,6 +146,10 @@ _EXPECTATIONS = (
         ('"SUCCESS"', "stack.get_custom_resource("),
     ),
     _Expectation("moto.cloudformation.models:Stack.get_custom_resource", None, ("self.custom_resources[",)),
+    _Expectation(
+        "moto.cloudformation.models:Stack.create_resources", ("self",), ("self.resource_map.create(", "mark_creation")
+    ),
+    _Expectation("moto.cloudformation.models:Stack.verify_readiness", ("self",), ("creation_complete()",)),
     _Expectation("moto.cloudformation.parsing:resource_class_from_type", ("resource_type",)),
     _Expectation(
         "moto.s3.models:FakeBucket.create_from_cloudformation_json",
@@ -474,9 +477,7 @@ class _WebAcl(_LocalResource):
         # CloudFront-scope web ACLs are managed in us-east-1, whatever the stack's region.
         region = "us-east-1" if properties["Scope"] == "CLOUDFRONT" else region_name
         client = _glue().client("wafv2", region)
-        # moto's parser may create a resource again when it retries the template: the same one is returned.
-        existing = [a for a in client.list_web_acls(Scope=properties["Scope"])["WebACLs"] if a["Name"] == name]
-        summary = existing[0] if existing else client.create_web_acl(**request)["Summary"]
+        summary = client.create_web_acl(**request)["Summary"]
         attributes = {"Arn": summary["ARN"], "Id": summary["Id"], "Capacity": "0", "LabelNamespace": ""}
         return cls(f"{name}|{summary['Id']}|{properties['Scope']}", attributes)
 
@@ -510,6 +511,9 @@ class MotoGlue:
             isolated_packages=isolated_packages,
         )
         self.custom_resource_failures: list[CustomResourceFailure] = []
+        # Stacks whose CreateStack has created every resource (custom-resource answers wait for it).
+        self._created_stack_ids: set[str] = set()
+        self._stacks_created = threading.Condition()
         # stack id -> logical id -> resource type, for resources that were only given a physical id.
         self.placeholders: dict[str, dict[str, str]] = {}
         self.warnings: list[str] = []
@@ -760,6 +764,7 @@ class MotoGlue:
     def _patch_cloudformation(self) -> None:
         import moto.cloudformation.parsing as parsing
         from moto.cloudformation.custom_model import CustomModel
+        from moto.cloudformation.models import Stack
         from moto.cloudformation.responses import CloudFormationResponse
 
         glue = self
@@ -785,18 +790,32 @@ class MotoGlue:
 
         original_response = CloudFormationResponse.process_cfn_response
 
+        original_create_resources = Stack.create_resources
+
+        # moto creates a stack's resources inside CreateStack while a custom resource's function already runs. Its
+        # answer checks every resource of the stack and creates those not created yet: a second time, beside
+        # CreateStack's own loop (a web ACL twice; a custom resource twice, the first one's answer then lost).
+        # The answer waits until CreateStack has created every resource once, as CloudFormation's would.
+        @functools.wraps(original_create_resources)
+        def create_resources(self: Any) -> None:
+            try:
+                original_create_resources(self)
+            finally:
+                with glue._stacks_created:
+                    glue._created_stack_ids.add(self.stack_id)
+                    glue._stacks_created.notify_all()
+
+        self._set(Stack, "create_resources", create_resources)
+
         # moto ignores a FAILED custom-resource response and leaves the stack in progress forever: record it.
         @functools.wraps(original_response)
         def process_cfn_response(self: Any) -> Any:
-            # A custom resource's function may answer before moto has recorded the resource (its parser carries
-            # on with the rest of the template meanwhile): wait for it, as CloudFormation would accept it.
-            if self._get_param("Status") == "SUCCESS":
-                stack = self.cloudformation_backend.get_stack(self._get_param("StackId"))
-                deadline = time.monotonic() + CUSTOM_RESOURCE_WAIT_SECONDS
-                while self._get_param("LogicalResourceId") not in stack.custom_resources:
-                    if time.monotonic() > deadline:
-                        break
-                    time.sleep(0.05)
+            stack_id = str(self._get_param("StackId"))
+            with glue._stacks_created:
+                # An update's custom resources answer after its create: only the first creation is waited for.
+                glue._stacks_created.wait_for(
+                    lambda: stack_id in glue._created_stack_ids, timeout=CUSTOM_RESOURCE_WAIT_SECONDS
+                )
             if self._get_param("Status") == "FAILED":
                 failure = CustomResourceFailure(
                     str(self._get_param("StackId")),
