@@ -111,18 +111,59 @@ def run(step_seconds: float, timeout: float) -> int:
             print(f"{stamp()} not every job finished within {timeout:.0f}s", file=sys.stderr)
             return 1
 
+        reports = _reports(local, info, deadline)
         print("\nReports:")
+        for drop in DROPS:
+            print(f"  s3://{bucket}/{info['results_prefix']}{drop.key}.json")
+            print(f"    {_verdict(reports[drop.key])}")
+        print("\nThe pirated copy's report in full:")
+        print(json.dumps(reports[DROPS[0].key], ensure_ascii=False, indent=2))
+        blocked = _show_blocks(local, info, reports)
+        print(f"\n{stamp()} done: {len(DROPS)} videos, {len(DROPS)} reports, {blocked} pirate sessions blocked")
+    return 0
+
+
+def _reports(local: LocalPipelineStack, info: dict[str, Any], deadline: float) -> dict[str, dict[str, Any]]:
+    """Every drop's report; a watermark's report once the revoker has written the block into it."""
+    s3 = local.client("s3")
+    while True:
         reports = {}
         for drop in DROPS:
             key = f"{info['results_prefix']}{drop.key}.json"
-            report = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
-            reports[drop.key] = report
-            print(f"  s3://{bucket}/{key}")
-            print(f"    {_verdict(report)}")
-        print("\nThe pirated copy's report in full:")
-        print(json.dumps(reports[DROPS[0].key], ensure_ascii=False, indent=2))
-        print(f"\n{stamp()} done: {len(DROPS)} videos, {len(DROPS)} reports")
-    return 0
+            reports[drop.key] = json.loads(s3.get_object(Bucket=info["inbox_bucket"], Key=key)["Body"].read())
+        waiting = [r for r in reports.values() if r.get("watermark_found") and not r.get("revocation")]
+        if not waiting or time.monotonic() > deadline:
+            return reports
+        time.sleep(0.3)
+
+
+def _show_blocks(local: LocalPipelineStack, info: dict[str, Any], reports: dict[str, dict[str, Any]]) -> int:
+    """The sessions the notifications blocked: the ledger, the web ACL's rule, and what it does to requests."""
+    from pipeline.waf import matches, read_rule
+
+    name, acl_id = str(info["web_acl_arn"]).split("/")[-2:]
+    rules = local.client("wafv2").get_web_acl(Name=name, Id=acl_id, Scope="CLOUDFRONT")["WebACL"]["Rules"]
+    ledger = local.client("dynamodb")
+    print(f"\nSessions blocked at the CDN (web ACL {name}):")
+    blocked = 0
+    for key, report in reports.items():
+        revocation = report.get("revocation")
+        if not revocation:
+            continue
+        token = revocation["token"]
+        item = ledger.get_item(
+            TableName=info["revocation_ledger_table"], Key={"token": {"S": token}}, ConsistentRead=True
+        ).get("Item", {})
+        in_rules = [r["Name"] for r in rules for _, tokens in read_rule(r) if token in tokens]
+        blocked += revocation["state"] == "BLOCKED"
+        print(f"  {key}: session {report['forensic_mark']['wm_data']}")
+        print(f"    token {token} {revocation['state']} by rule {', '.join(in_rules) or '-'}", end="")
+        print(f", until {item.get('expires_at', {}).get('S', 'never')}")
+        request = f"/drm/{token}.c2Vzc2lvbg/video/segment-1.m4s"
+        print(f"    GET {request} -> {'BLOCKED' if matches(rules, {}, request) else 'allowed'}")
+    other = "/drm/AAAAAAAAAAAAAAAAAAAAAAAAAAA.c2Vzc2lvbg/video/segment-1.m4s"
+    print(f"  any other session: GET {other} -> {'BLOCKED' if matches(rules, {}, other) else 'allowed'}")
+    return blocked
 
 
 def _verdict(report: dict[str, Any]) -> str:

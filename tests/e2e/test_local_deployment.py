@@ -18,8 +18,10 @@ from urllib.parse import quote_plus
 import pytest
 from botocore.exceptions import ClientError
 
+from doverunner_local.engine import revoke_token_for
 from doverunner_local.samples import write_sample
 from doverunner_local.stack import MIB, LocalPipelineStack
+from pipeline.waf import matches, read_rule, url_safe
 
 
 @pytest.fixture(scope="module")
@@ -166,6 +168,48 @@ def test_every_finished_job_publishes_its_result(local: LocalPipelineStack) -> N
     (message,) = [m for m in messages if m["job_id"] == result["job_id"]]
     assert (message["state"], message["watermark_found"]) == ("COMPLETED", True)
     assert message["report"]["key"] == "results/inbox/e2e-event.mp4.json"
+
+
+def web_acl_rules(local: LocalPipelineStack) -> list[dict[str, Any]]:
+    name, acl_id = local.outputs["WebAclArn"].split("/")[-2:]
+    acl = local.client("wafv2").get_web_acl(Name=name, Id=acl_id, Scope="CLOUDFRONT")["WebACL"]
+    return list(acl["Rules"])
+
+
+def report_with_revocation(local: LocalPipelineStack, key: str, timeout: float = 60.0) -> dict[str, Any]:
+    # The tracker and the revoker each write the report; whichever is second leaves the revocation in it.
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = report(local, key, timeout=timeout)
+        if result.get("revocation"):
+            return result
+        time.sleep(0.2)
+    raise AssertionError(f"the report of {key} never named a revocation")
+
+
+def test_pirated_video_ends_with_its_session_blocked_in_waf_and_named_in_the_report(
+    local: LocalPipelineStack,
+) -> None:
+    assert local.doverunner is not None
+    session = local.doverunner.emulator.add_session("00000000000000e2", "session_id=sess-e2e;user_id=pirate-e2e")
+    token = url_safe(session.revoke_token)
+
+    drop(local, "inbox/e2e-leak.mp4", video(mark="00000000000000e2"))
+    result = report_with_revocation(local, "inbox/e2e-leak.mp4")
+
+    assert result["forensic_mark"]["wm_key"] == "00000000000000e2"
+    assert result["revocation"]["token"] == token
+    assert result["revocation"]["state"] == "BLOCKED"
+    rules = web_acl_rules(local)
+    naming = [rule["Name"] for rule in rules for _, tokens in read_rule(rule) if token in tokens]
+    assert len(naming) == 1
+    assert matches(rules, {}, f"/drm-prefix/{token}.c2Vzc2lvbi1kYXRh/video/segment-42.m4s")
+    assert not matches(rules, {}, f"/drm-prefix/{url_safe(revoke_token_for('00000000000000e3'))}.ZGF0YQ/seg.m4s")
+    ledger = local.client("dynamodb").get_item(
+        TableName=local.outputs["RevocationLedgerTableName"], Key={"token": {"S": token}}, ConsistentRead=True
+    )["Item"]
+    assert ledger["state"]["S"] == "BLOCKED"
+    assert ledger["job_ids"]["SS"] == [result["job_id"]]
 
 
 def test_local_up_prints_where_everything_is_and_serves_until_interrupted() -> None:

@@ -52,3 +52,40 @@ def test_second_glue_in_one_process_is_refused() -> None:
             MotoGlue("http://127.0.0.1:10").install()
     finally:
         first.uninstall()
+
+
+def test_updating_a_web_acl_with_no_rules_removes_its_rules() -> None:
+    from doverunner_local.aws import LocalAws
+
+    rule = {
+        "Name": "block-admin",
+        "Priority": 0,
+        "Statement": {
+            "ByteMatchStatement": {
+                "SearchString": b"/admin",
+                "FieldToMatch": {"UriPath": {}},
+                "TextTransformations": [{"Priority": 0, "Type": "NONE"}],
+                "PositionalConstraint": "STARTS_WITH",
+            }
+        },
+        "Action": {"Block": {}},
+        "VisibilityConfig": {"SampledRequestsEnabled": False, "CloudWatchMetricsEnabled": False, "MetricName": "r"},
+    }
+    visibility = {"SampledRequestsEnabled": False, "CloudWatchMetricsEnabled": False, "MetricName": "acl"}
+    with LocalAws() as aws:
+        wafv2 = aws.client("wafv2")
+        summary = wafv2.create_web_acl(
+            Name="acl", Scope="CLOUDFRONT", DefaultAction={"Allow": {}}, VisibilityConfig=visibility, Rules=[rule]
+        )["Summary"]
+
+        wafv2.update_web_acl(
+            Name="acl",
+            Id=summary["Id"],
+            Scope="CLOUDFRONT",
+            DefaultAction={"Allow": {}},
+            VisibilityConfig=visibility,
+            Rules=[],
+            LockToken=summary["LockToken"],
+        )
+
+        assert wafv2.get_web_acl(Name="acl", Id=summary["Id"], Scope="CLOUDFRONT")["WebACL"]["Rules"] == []

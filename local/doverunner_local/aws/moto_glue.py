@@ -158,6 +158,25 @@ _EXPECTATIONS = (
     _Expectation("moto.s3.models:FakeBucket.__init__", None, ("self.versioning_status",)),
     _Expectation("moto.cloudformation.parsing:parse_resource", None, ("resource_class_from_type(",)),
     _Expectation("moto.cloudformation.parsing:NULL_MODELS"),
+    _Expectation(
+        "moto.wafv2.models:WAFV2Backend.update_web_acl",
+        (
+            "self",
+            "name",
+            "_id",
+            "default_action",
+            "rules",
+            "description",
+            "visibility_config",
+            "lock_token",
+            "custom_response_bodies",
+            "captcha_config",
+            "challenge_config",
+            "token_domains",
+            "association_config",
+        ),
+        ("if rules", "self.get_web_acl(None, name, _id)"),
+    ),
 )
 
 
@@ -541,6 +560,7 @@ class MotoGlue:
             self._patch_sns_to_lambda()
             self._patch_s3_notifications()
             self._patch_cloudformation()
+            self._patch_wafv2()
         except BaseException:
             self.uninstall()
             raise
@@ -760,6 +780,23 @@ class MotoGlue:
         self._set(moto.s3.notifications, "_invoke_awslambda", invoke_awslambda)
         # S3 event keys are form-encoded ("a b+c" -> "a+b%2Bc") but keep their slashes; moto encodes those too.
         self._set(moto.s3.notifications, "quote_plus", functools.partial(urllib.parse.quote_plus, safe="/"))
+
+    def _patch_wafv2(self) -> None:
+        from moto.wafv2.models import WAFV2Backend
+
+        original = WAFV2Backend.update_web_acl
+
+        # WAF replaces the rules with the list given, an empty one too; moto keeps the old rules when it is empty,
+        # so lifting the last block would leave it in place.
+        @functools.wraps(original)
+        def update_web_acl(self: Any, name: str, _id: str, *args: Any, **kwargs: Any) -> Any:
+            lock_token = original(self, name, _id, *args, **kwargs)
+            rules = kwargs["rules"] if "rules" in kwargs else args[1]
+            if rules is not None and len(rules) == 0:
+                self.get_web_acl(None, name, _id).rules = []
+            return lock_token
+
+        self._set(WAFV2Backend, "update_web_acl", update_web_acl)
 
     def _patch_cloudformation(self) -> None:
         import moto.cloudformation.parsing as parsing
