@@ -128,18 +128,35 @@ def test_watermark_notification_blocks_the_session_in_waf(
     assert engine(deployed).blocked() == {url_safe(token)}
 
 
-def test_invalid_notification_goes_to_the_dead_letter_queue_with_its_reason(deployed: dict[str, str]) -> None:
+def envelope(message: dict[str, Any]) -> str:
+    return json.dumps({"Type": "Notification", "Message": json.dumps(message)})
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("not json at all", "the message is not JSON"),
+        (envelope({"detection_status": "FD004"}), "detection_id"),
+        (envelope({"detection_id": "1001", "detection_status": ["FD004"]}), "detection"),
+        (envelope({"detection_id": 1, "detection_status": "FD004", "watermark_token": "A" * 200_000}), "more than"),
+    ],
+    ids=["not-json", "missing-field", "wrong-types", "huge-token"],
+)
+def test_invalid_notification_goes_to_the_dead_letter_queue_with_its_reason(
+    deployed: dict[str, str], body: str, reason: str
+) -> None:
     from revoker.handler import lambda_handler
 
-    response = lambda_handler(sqs_event("not json at all"), FakeContext())
+    response = lambda_handler(sqs_event(body), FakeContext())
 
     sqs = aws("sqs", deployed["ENDPOINT"])
     (message,) = sqs.receive_message(QueueUrl=deployed["DEAD_LETTER_QUEUE_URL"], MessageAttributeNames=["All"])[
         "Messages"
     ]
     assert response == {"batchItemFailures": []}
-    assert message["Body"] == "not json at all"
-    assert message["MessageAttributes"]["reason"]["StringValue"] == "the message is not JSON"
+    assert message["Body"] == body
+    assert reason in message["MessageAttributes"]["reason"]["StringValue"]
+    assert engine(deployed).blocked() == set()
 
 
 def test_lifter_lifts_expired_blocks_and_reports_capacity(

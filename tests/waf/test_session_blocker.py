@@ -1,9 +1,7 @@
 """The blocking engine against moto's WAF (a CloudFront web ACL in us-east-1 with one customer rule), and its plan
 and evaluator on their own.
 
-moto checks LockTokens on UpdateWebACL, but its check-and-set is not atomic across threads (and a read can pair
-new rules with an old lock token), which AWS is. `AtomicWaf` serializes the calls to make moto behave as AWS does;
-it also counts conflicts and can inject errors.
+moto's lock-token check is not atomic across threads; `AtomicWaf` (tests/support) makes it so, as AWS's is.
 """
 
 from __future__ import annotations
@@ -12,13 +10,13 @@ import base64
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
+from atomic_waf import AtomicWaf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
@@ -66,43 +64,6 @@ CUSTOMER_RULE: dict[str, Any] = {
 def revoke_token(rng: random.Random) -> str:
     """A revoke token as DoveRunner reports it: standard base64 of 20 bytes (28 characters, one '=')."""
     return base64.b64encode(rng.randbytes(20)).decode()
-
-
-class AtomicWaf:
-    """The moto client with AWS's atomic lock-token check; counts conflicts; raises `inject`ed error codes first."""
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-        self._lock = threading.Lock()
-        self.inject: list[str] = []
-        self.conflicts = 0
-        self.updates = 0
-        self.after_read: Callable[[], object] | None = None
-
-    def get_web_acl(self, **kwargs: Any) -> Any:
-        with self._lock:
-            answer = self._inner.get_web_acl(**kwargs)
-        hook, self.after_read = self.after_read, None
-        if hook is not None:
-            hook()
-        return answer
-
-    def update_web_acl(self, **kwargs: Any) -> Any:
-        with self._lock:
-            if self.inject:
-                code = self.inject.pop(0)
-                self.conflicts += code == "WAFOptimisticLockException"
-                raise ClientError({"Error": {"Code": code, "Message": "injected"}}, "UpdateWebACL")
-            try:
-                answer = self._inner.update_web_acl(**kwargs)
-            except ClientError as exc:
-                self.conflicts += exc.response["Error"]["Code"] == "WAFOptimisticLockException"
-                raise
-            self.updates += 1
-            return answer
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
 
 
 @dataclass

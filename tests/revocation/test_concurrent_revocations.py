@@ -1,0 +1,96 @@
+"""Many revokers at once, as Lambda runs them: the real WAF engine on one web ACL, one ledger, one DoveRunner."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+from atomic_waf import AtomicWaf
+from tables import create_jobs_table, create_ledger_table
+
+from doverunner import DoveRunnerClient
+from doverunner_local.server import LocalDoveRunner
+from pipeline.jobs import JobStore
+from pipeline.notifications import parse_message
+from pipeline.revocation import Ledger, Revoker
+from pipeline.runtime import RevocationBlocker
+from pipeline.waf import SessionBlocker, WafTarget, url_safe
+
+REGION = "us-east-1"
+
+
+def aws(kind: Callable[..., Any], service: str, endpoint: str) -> Any:
+    return kind(service, region_name=REGION, endpoint_url=endpoint, aws_access_key_id="x", aws_secret_access_key="y")
+
+
+def fd004(detection_id: int, mark: str, token: str) -> str:
+    message = {
+        "detection_id": detection_id,
+        "detection_status": "FD004",
+        "forensic_mark": mark,
+        "watermark_token": token,
+    }
+    return json.dumps({"Type": "Notification", "Message": json.dumps(message)})
+
+
+def test_fifty_concurrent_revocations_block_all_fifty_tokens_and_lose_none(
+    moto_endpoint: str, local_doverunner: LocalDoveRunner, make_client: Callable[..., DoveRunnerClient]
+) -> None:
+    # given 50 leaking sessions, one web ACL, one ledger, and 50 revokers (one per Lambda instance) started at once
+    name = f"c{uuid.uuid4().hex[:10]}"
+    dynamodb = aws(boto3.resource, "dynamodb", moto_endpoint)
+    ledger_table = create_ledger_table(dynamodb, f"{name}-ledger")
+    jobs = JobStore(create_jobs_table(dynamodb, f"{name}-jobs"))
+    raw_waf = aws(boto3.client, "wafv2", moto_endpoint)
+    summary = raw_waf.create_web_acl(
+        Name=name,
+        Scope="CLOUDFRONT",
+        DefaultAction={"Allow": {}},
+        VisibilityConfig={"SampledRequestsEnabled": False, "CloudWatchMetricsEnabled": False, "MetricName": name},
+    )["Summary"]
+    waf = AtomicWaf(raw_waf)
+    target = WafTarget(web_acl_name=name, web_acl_id=summary["Id"])
+    sessions = [local_doverunner.emulator.add_session(f"{i:016x}", f"session_id=leak-{i}") for i in range(0xC00, 0xC32)]
+    start = threading.Barrier(len(sessions))
+    actions: dict[str, str] = {}
+    errors: list[BaseException] = []
+
+    def lambda_instance(index: int) -> None:
+        client = make_client()
+        engine = SessionBlocker(waf, target, rng=random.Random(index), backoff_base=0.002, backoff_cap=0.05)
+        revoker = Revoker(
+            ledger=Ledger(aws(boto3.resource, "dynamodb", moto_endpoint).Table(ledger_table.name)),
+            client_factory=lambda: client,
+            blocker=RevocationBlocker(engine),
+            find_job=jobs.find_by_detection,
+            update_job=jobs.update,
+            block_seconds=3600,
+        )
+        session = sessions[index]
+        message = fd004(5000 + index, session.forensic_mark, session.revoke_token)
+        start.wait()
+        try:
+            actions[session.revoke_token] = revoker.handle(parse_message(message), message).action
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    # when each handles its notification
+    threads = [threading.Thread(target=lambda_instance, args=(i,)) for i in range(len(sessions))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # then all 50 are blocked in WAF and in the ledger, after real lock conflicts
+    tokens = {url_safe(s.revoke_token) for s in sessions}
+    assert errors == []
+    assert set(actions.values()) == {"blocked"}
+    assert SessionBlocker(raw_waf, target).blocked() == tokens
+    ledger = Ledger(ledger_table)
+    assert {t for t in tokens if (ledger.get(t) or {}).get("state") == "BLOCKED"} == tokens
+    assert waf.conflicts > 0
