@@ -212,6 +212,35 @@ def test_pirated_video_ends_with_its_session_blocked_in_waf_and_named_in_the_rep
     assert ledger["job_ids"]["SS"] == [result["job_id"]]
 
 
+def operator(local: LocalPipelineStack, *args: str) -> Any:
+    """`doverunner revocations ...` as an operator runs it against the local stack."""
+    assert local.aws is not None
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_", "POWERTOOLS_", "LAMBDA_", "_"))}
+    env.update(AWS_ENDPOINT_URL=local.aws.endpoint_url, AWS_DEFAULT_REGION="us-east-1")
+    env.update(AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local")
+    command = [str(Path(sys.executable).with_name("doverunner")), "revocations", *args]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_operator_sees_a_notification_block_in_the_list_and_lifts_it(local: LocalPipelineStack) -> None:
+    assert local.doverunner is not None
+    session = local.doverunner.emulator.add_session("00000000000000e5", "session_id=sess-e5")
+    token = url_safe(session.revoke_token)
+    drop(local, "inbox/e2e-operator.mp4", video(mark="00000000000000e5"))
+    report_with_revocation(local, "inbox/e2e-operator.mp4")
+    listed = {entry["token"]: entry for entry in operator(local, "list", "--state", "BLOCKED")["revocations"]}
+
+    unblocked = operator(local, "unblock", token)
+
+    assert listed[token]["forensic_mark"] == "00000000000000e5"
+    assert unblocked == {"unblocked": [token]}
+    after = {entry["token"]: entry for entry in operator(local, "list")["revocations"]}
+    assert after[token]["state"] == "LIFTED"
+    assert not matches(web_acl_rules(local), {}, f"/drm-prefix/{token}.ZGF0YQ/segment-1.m4s")
+
+
 def test_local_up_prints_where_everything_is_and_serves_until_interrupted() -> None:
     command = [str(Path(sys.executable).with_name("doverunner")), "local", "up", "--step-seconds", "0.1"]
     # As from a user's shell: none of the variables this test process's own local AWS has set.
