@@ -12,6 +12,7 @@ from constructs import Construct
 from stacks.ingest import Ingest
 from stacks.nag import acknowledge
 from stacks.observability import Observability
+from stacks.registration import NotificationPublisher, TopicRegistrar
 from stacks.revocation import Revocation
 from stacks.settings import Settings
 from stacks.shared_layer import DoveRunnerClientLayer
@@ -75,6 +76,7 @@ class DoveRunnerDetectionStack(Stack):
             else None
         )
         self.ingest.allow_tracking(self.tracking.state_machine)
+        self.publisher, self.registrar = self._registration(settings, retention, topic_key)
 
         functions = {"Submit": self.ingest.submit, "Tracker": self.tracking.tracker, "Reporter": self.tracking.reporter}
         if self.revocation is not None:
@@ -87,9 +89,13 @@ class DoveRunnerDetectionStack(Stack):
         for name in ("Revoker", "Lifter"):
             if name in functions:
                 self._grant_jobs(functions[name].role, query=True)
+        # A notification ends its job's wait (docs/pipeline.md); the waiter keeps the token on the job.
+        self.tracking.allow_wake_tokens(self.jobs.table.table_arn)
+        if self.revocation is not None:
+            self.tracking.allow_waking(self.revocation.revoker)
 
         self.observability = Observability(self, "Observability", topic_key=topic_key, alarm_email=settings.alarm_email)
-        lambdas = {name: f.function for name, f in functions.items()}
+        lambdas = {name: f.function for name, f in functions.items()} | {"Waiter": self.tracking.waiter.function}
         self.observability.watch_dead_letter_queue(self.ingest.dead_letter_queue)
         if self.revocation is not None:
             self.observability.watch_dead_letter_queue(
@@ -110,6 +116,30 @@ class DoveRunnerDetectionStack(Stack):
             evidence=("Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",),
         )
         self._outputs()
+
+    def _registration(
+        self, settings: Settings, retention: logs.RetentionDays, topic_key: kms.IKey
+    ) -> tuple[NotificationPublisher | None, TopicRegistrar | None]:
+        """The publish-only user DoveRunner publishes with and, opt-in, the topic registered at deploy time."""
+        if self.revocation is None or not settings.notification_publisher:
+            return None, None
+        topic = self.revocation.topic
+        publisher = NotificationPublisher(
+            self, "NotificationPublisher", topic=topic, topic_key=topic_key, key_serial=settings.publisher_key_serial
+        )
+        if not settings.register_topic:
+            return publisher, None
+        registrar = TopicRegistrar(
+            self,
+            "TopicRegistration",
+            settings=settings,
+            layer=self.client_layer,
+            log_retention=retention,
+            topic=topic,
+            publisher=publisher,
+            credentials=self.credentials.secret,
+        )
+        return publisher, registrar
 
     def _grant_jobs(self, role: Any, write: bool = False, query: bool = False) -> None:
         from aws_cdk import aws_iam as iam
@@ -153,6 +183,16 @@ class DoveRunnerDetectionStack(Stack):
                     "RevocationLedgerTableName": (revocation.ledger.table_name, "every revoke token and what was done"),
                     "WebAclArn": (revocation.web_acl_arn, "the CloudFront web ACL that blocks sessions"),
                 }
+            )
+        if self.publisher is not None:
+            outputs["NotificationPublisherSecretArn"] = (
+                self.publisher.secret.secret_arn,
+                "the AWS keys DoveRunner publishes to the revocation topic with (doverunner noti register)",
+            )
+        if self.registrar is not None:
+            outputs["DoveRunnerNotificationId"] = (
+                self.registrar.notification_id,
+                "the topic's registration with DoveRunner (doverunner noti detail)",
             )
         for name, (value, description) in outputs.items():
             CfnOutput(self, name, value=value, description=description)

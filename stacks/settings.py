@@ -40,6 +40,12 @@ class Settings:
     # Session revocation (topic, revoker, ledger, web ACL). The local run leaves it out for now: moto's
     # CloudFormation does not yet deploy it reliably (see docs/local-aws.md).
     revocation: bool = True
+    # An IAM user allowed only to publish to the revocation topic, its keys in a secret for DoveRunner.
+    notification_publisher: bool = True
+    # Incrementing it replaces the publisher's access key (rotation; docs/revocation.md).
+    publisher_key_serial: int = 1
+    # Registers the topic with DoveRunner at deploy time; opt-in: a site holds one registration only (A4029).
+    register_topic: bool = False
 
     layer_architecture: str = "arm64"
 
@@ -78,6 +84,13 @@ class Settings:
             raise ValueError("context inboxPrefix and resultsPrefix must end with '/'")
         if self.results_prefix.startswith(self.inbox_prefix):
             raise ValueError("context resultsPrefix must be outside inboxPrefix (reports would be submitted)")
+        if self.register_topic and not (self.revocation and self.notification_publisher):
+            raise ValueError(
+                f"context {PREFIX}registerTopic needs {PREFIX}revocation and {PREFIX}notificationPublisher: DoveRunner "
+                "publishes to the revocation topic with the publisher's keys"
+            )
+        if self.publisher_key_serial < 1:
+            raise ValueError(f"context {PREFIX}publisherKeySerial must be at least 1, got {self.publisher_key_serial}")
 
     def function_environment(self) -> dict[str, str]:
         """What the pipeline's functions read (functions/pipeline/config.py)."""

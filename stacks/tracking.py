@@ -1,5 +1,6 @@
 """Tracking: one Step Functions execution per job that checks its detection with growing waits until it ends,
-then writes the report and publishes the result."""
+then writes the report and publishes the result. A DoveRunner notification about the detection ends a wait early
+(functions/pipeline/waking.py); the wait's time-out is the fallback."""
 
 from __future__ import annotations
 
@@ -69,7 +70,38 @@ class Tracking(Construct):
             iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[topic_key.key_arn])
         )
         self.reporter.allow_report_writes(bucket, settings.results_prefix)
+        self.waiter = PipelineFunction(
+            self,
+            "Waiter",
+            handler_folder="waiter",
+            description="DoveRunner detection: keeps a waiting job's task token, so a notification ends the wait",
+            layer=layer,
+            # The jobs table and nothing else: no DoveRunner credentials.
+            environment={"JOBS_TABLE": environment["JOBS_TABLE"]},
+            log_retention=log_retention,
+            timeout=Duration.seconds(30),
+        )
         self.state_machine = self._state_machine(settings, log_retention)
+        # A policy of its own, outside the role: the waiter's function must not depend on the state machine,
+        # whose definition names the function.
+        iam.Policy(
+            self,
+            "WaiterWakesItsExecution",
+            roles=[self.waiter.role],
+            statements=[self._send_task_success()],
+        )
+
+    def _send_task_success(self) -> iam.PolicyStatement:
+        # Task tokens of this state machine's executions only: IAM checks SendTaskSuccess against the state machine.
+        return iam.PolicyStatement(actions=["states:SendTaskSuccess"], resources=[self.state_machine.state_machine_arn])
+
+    def allow_waking(self, function: PipelineFunction) -> None:
+        """Lets a function that handles notifications end an execution's wait."""
+        function.role.add_to_policy(self._send_task_success())
+
+    def allow_wake_tokens(self, jobs_table_arn: str) -> None:
+        """The waiter writes the task token on the job: UpdateItem, nothing else."""
+        self.waiter.role.add_to_policy(iam.PolicyStatement(actions=["dynamodb:UpdateItem"], resources=[jobs_table_arn]))
 
     def _state_machine(self, settings: Settings, log_retention: logs.RetentionDays) -> sfn.StateMachine:
         check = tasks.LambdaInvoke(
@@ -113,7 +145,12 @@ class Tracking(Construct):
         )
         check.add_catch(report_error, result_path="$.error")
         report_error.next(failed)
-        wait = sfn.Wait(self, "WaitBeforeNextCheck", time=sfn.WaitTime.seconds_path("$.check.wait_seconds"))
+        wait = self._wait_for_notification()
+        # Only when the waiter itself fails: a plain wait, so a broken waiter never makes the checks tight.
+        fallback = sfn.Wait(self, "WaitBeforeNextCheck", time=sfn.WaitTime.seconds_path("$.check.wait_seconds"))
+        wait.add_catch(check, errors=["States.Timeout"], result_path=sfn.JsonPath.DISCARD)
+        wait.add_catch(fallback, errors=["States.ALL"], result_path=sfn.JsonPath.DISCARD)
+        fallback.next(check)
         decide = (
             sfn.Choice(self, "DetectionEnded")
             .when(sfn.Condition.boolean_equals("$.check.terminal", True), report.next(sfn.Succeed(self, "Reported")))
@@ -139,8 +176,31 @@ class Tracking(Construct):
             evidence=(
                 "Resource::*",
                 *resource_evidence(
-                    self, f"{self.tracker.function.function_arn}:*", f"{self.reporter.function.function_arn}:*"
+                    self,
+                    f"{self.tracker.function.function_arn}:*",
+                    f"{self.reporter.function.function_arn}:*",
+                    f"{self.waiter.function.function_arn}:*",
                 ),
             ),
         )
         return machine
+
+    def _wait_for_notification(self) -> tasks.LambdaInvoke:
+        """The wait between two Checks: ends when a notification sends task success to its token, or times out
+        after the wait the Check asked for (States.Timeout, the polling fallback)."""
+        return tasks.LambdaInvoke(
+            self,
+            "WaitForNotification",
+            lambda_function=self.waiter.function,
+            integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+            payload=sfn.TaskInput.from_object(
+                {
+                    "job_id": sfn.JsonPath.string_at("$.job_id"),
+                    "attempt": sfn.JsonPath.number_at("$.check.attempt"),
+                    "task_token": sfn.JsonPath.task_token,
+                }
+            ),
+            task_timeout=sfn.Timeout.at("$.check.wait_seconds"),
+            # The state stays as the Check left it; the Check that follows starts from it.
+            result_path=sfn.JsonPath.DISCARD,
+        )

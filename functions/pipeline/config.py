@@ -92,6 +92,12 @@ def config() -> PipelineConfig:
     return PipelineConfig.from_env()
 
 
+@cache
+def jobs_table() -> str:
+    """The jobs table's name, for a function that needs no other setting (the waiter)."""
+    return _get(os.environ, "JOBS_TABLE")
+
+
 @dataclass(frozen=True)
 class RevocationConfig:
     """What the revocation functions read: the ledger, the web ACL and how long a block lasts."""
@@ -132,3 +138,23 @@ class RevocationConfig:
 @cache
 def revocation_config() -> RevocationConfig:
     return RevocationConfig.from_env()
+
+
+@dataclass(frozen=True)
+class RegistrarConfig:
+    """What the registrar (the custom resource that registers the revocation topic) reads: DoveRunner's site, API
+    and credentials secret; the topic and the publisher secret come with each request."""
+
+    secret_id: str
+    site_id: str
+    api_url: str
+    default_service: str = "PD002"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> RegistrarConfig:
+        env = os.environ if env is None else env
+        return cls(
+            secret_id=_get(env, "DOVERUNNER_SECRET_ID"),
+            site_id=_get(env, "DOVERUNNER_SITE_ID"),
+            api_url=_get(env, "DOVERUNNER_API_URL", "https://api.pallycon.com"),
+        )

@@ -141,6 +141,70 @@ class JobStore:
                 raise StateConflict(f"job {job_id} is not in {[s.value for s in expect] or 'the table'}") from None
             raise
 
+    # ---- waking a waiting execution (pipeline/waking.py) ----------------------------------------------------
+
+    def begin_check(self, job_id: str) -> dict[str, Any]:
+        """The job, as a Check starts: the notification that asked for a wake is being answered now, and a token
+        kept by the previous wait is stale (that wait is over)."""
+        try:
+            item = self._table.update_item(
+                Key={"job_id": job_id},
+                UpdateExpression="REMOVE wake_requested_at, wake_token",
+                ConditionExpression="attribute_exists(job_id)",
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise KeyError(f"no job {job_id}") from None
+            raise
+        return dict(_plain(item))
+
+    def keep_wake_token(self, job_id: str, token: str, attempt: int) -> bool:
+        """Keeps a waiting execution's task token on its job, unless a notification came since the last Check
+        (False: the caller wakes the execution at once). One conditional write, so a notification arriving
+        meanwhile either sees the token or leaves its mark for this check; an older wait's late token never
+        replaces a newer one."""
+        try:
+            self._table.update_item(
+                Key={"job_id": job_id},
+                UpdateExpression="SET wake_token = :token, wake_attempt = :attempt",
+                ConditionExpression=(
+                    "attribute_exists(job_id) AND attribute_not_exists(wake_requested_at) "
+                    "AND (attribute_not_exists(wake_attempt) OR wake_attempt <= :attempt)"
+                ),
+                ExpressionAttributeValues={":token": token, ":attempt": attempt},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def request_wake(self, job_id: str) -> tuple[bool, str | None]:
+        """Marks that a notification came for an unfinished job and takes the task token its waiting execution
+        kept: (marked, token). No token: no execution is waiting, its next wait sees the mark. Not marked: the job
+        is unknown or finished. Atomic, so a token is taken once."""
+        finals = sorted(state.value for state in FINAL_STATES)
+        values: dict[str, Any] = {f":final{i}": state for i, state in enumerate(finals)}
+        values[":now"] = now_iso()
+        try:
+            old = self._table.update_item(
+                Key={"job_id": job_id},
+                UpdateExpression="SET wake_requested_at = :now REMOVE wake_token",
+                ConditionExpression="attribute_exists(job_id) AND NOT (#state IN ("
+                + ", ".join(f":final{i}" for i in range(len(finals)))
+                + "))",
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_OLD",
+            ).get("Attributes", {})
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False, None
+            raise
+        token = old.get("wake_token")
+        return True, str(token) if token else None
+
 
 def step_input(event: Any, step: str) -> tuple[str, dict[str, Any]]:
     """The job id and the previous Check's state from a state machine step's input."""

@@ -183,6 +183,7 @@ class Revoker:
         block_seconds: int,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         rewrite_report: Callable[[dict[str, Any]], object] | None = None,
+        wake_job: Callable[[str], object] | None = None,
     ) -> None:
         self._ledger = ledger
         self._client_factory = client_factory
@@ -192,8 +193,16 @@ class Revoker:
         self._block_seconds = block_seconds
         self._clock = clock
         self._rewrite_report = rewrite_report
+        self._wake_job = wake_job
 
     def handle(self, note: StatusNotification, message: str) -> RevocationResult:
+        result = self._handle(note, message)
+        if result.job_id and self._wake_job is not None:
+            # After the record, so that the Check it brings forward reports the revocation too.
+            self._wake_job(result.job_id)
+        return result
+
+    def _handle(self, note: StatusNotification, message: str) -> RevocationResult:
         job = self._find_job(note.detection_id) if note.detection_id is not None else None
         job_id = job["job_id"] if job else None
         if note.detection_status in ("FD006", "FD007"):

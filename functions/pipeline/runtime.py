@@ -10,10 +10,12 @@ from aws_lambda_powertools.utilities import parameters
 from botocore.config import Config
 
 from doverunner import ClientConfig, ConfigurationError, Credentials, DoveRunnerClient
-from pipeline.config import PipelineConfig, RevocationConfig, config, revocation_config
+from pipeline.config import PipelineConfig, RegistrarConfig, RevocationConfig, config, jobs_table, revocation_config
 from pipeline.jobs import JobStore
+from pipeline.registration import Registrar, publisher_keys_from
 from pipeline.revocation import Ledger, NoRoom, Revoker
 from pipeline.waf import CapacityExceeded, SessionBlocker, WafTarget
+from pipeline.waking import Waker
 
 SECRET_MAX_AGE_SECONDS = 300
 SECRET_FIELDS = ("site_key", "access_key", "account_id")
@@ -43,12 +45,16 @@ def jobs() -> JobStore:
 _clients: dict[tuple[str, ...], DoveRunnerClient] = {}
 
 
-def doverunner_client(settings: PipelineConfig | RevocationConfig | None = None) -> DoveRunnerClient:
+def doverunner_client(
+    settings: PipelineConfig | RevocationConfig | RegistrarConfig | None = None, *, fresh: bool = False
+) -> DoveRunnerClient:
     """A client with the credentials from the secret (cached for a few minutes, so a filled or rotated secret
-    is picked up without a deploy). `settings`: the calling function's configuration, the detection one's by
-    default."""
+    is picked up without a deploy; `fresh`: read it now). `settings`: the calling function's configuration, the
+    detection one's by default."""
     settings = settings or config()
-    secret = parameters.get_secret(settings.secret_id, transform="json", max_age=SECRET_MAX_AGE_SECONDS)
+    secret = parameters.get_secret(
+        settings.secret_id, transform="json", max_age=SECRET_MAX_AGE_SECONDS, force_fetch=fresh
+    )
     if not isinstance(secret, dict):
         raise ConfigurationError(f"the DoveRunner secret {settings.secret_id} is not a JSON object")
     missing = [name for name in SECRET_FIELDS if not secret.get(name)]
@@ -76,6 +82,12 @@ def doverunner_client(settings: PipelineConfig | RevocationConfig | None = None)
 @cache
 def sqs() -> Any:
     return boto3.client("sqs")
+
+
+@cache
+def waiter_jobs() -> JobStore:
+    """The jobs table for the waiter, which is given nothing else."""
+    return JobStore(boto3.resource("dynamodb").Table(jobs_table()))
 
 
 @cache
@@ -107,6 +119,18 @@ def revoker() -> Revoker:
         update_job=jobs.update,
         block_seconds=settings.block_seconds,
         rewrite_report=_rewrite_report,
+        wake_job=Waker(jobs, sfn()).wake,
+    )
+
+
+def registrar() -> Registrar:
+    # Read at each request: the operator fills the secret between two deploys, a warm function must see it.
+    settings = RegistrarConfig.from_env()
+    return Registrar(
+        client=lambda: doverunner_client(settings, fresh=True),
+        publisher_keys=lambda secret_id: publisher_keys_from(
+            parameters.get_secret(secret_id, transform="json", force_fetch=True), secret_id
+        ),
     )
 
 

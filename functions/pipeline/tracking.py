@@ -53,7 +53,8 @@ def check(
 ) -> dict[str, Any]:
     """The state machine's Check step. Returns the next `check` state: terminal, timed_out, wait_seconds."""
     moment = now or datetime.now(UTC)
-    job = jobs.require(job_id)
+    # Before DoveRunner is asked: a notification from now on wakes the next wait (pipeline/waking.py).
+    job = jobs.begin_check(job_id)
     attempt = int(previous.get("attempt") or 0)
     elapsed = _seconds_since(job.get("submitted_at") or job["created_at"], moment)
     result: dict[str, Any] = {

@@ -26,8 +26,6 @@ from doverunner_local.server import LocalDoveRunner
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STACK_NAME = "DoveRunnerDetection"
 MIB = 1 << 20
-# The AWS keys DoveRunner publishes with (the local AWS checks none).
-LOCAL_PUBLISHER_KEYS = ("AKIALOCALPUBLISHER00", "local-publisher-secret")
 
 # Context for the local run: the same app, with waits of seconds instead of minutes so a run takes seconds.
 LOCAL_CONTEXT: dict[str, Any] = {
@@ -100,20 +98,23 @@ class LocalPipelineStack:
                 {"site_key": config.site_key, "access_key": config.access_key, "account_id": config.account_id}
             ),
         )
-        if "RevocationTopicArn" in self.outputs:
+        if "NotificationPublisherSecretArn" in self.outputs:
             self.noti_id = self._register_revocation_topic(config)
         self.timings["total"] = time.monotonic() - started
 
     def _register_revocation_topic(self, config: EmulatorConfig) -> int:
-        """The manual way of docs/revocation.md: the revocation topic registered through the notification API, so
-        the local DoveRunner publishes its status notifications there."""
+        """The manual way of docs/revocation.md: the revocation topic registered through the notification API with
+        the publish-only user's keys from the stack's publisher secret, so the local DoveRunner publishes its
+        status notifications there."""
         assert self.doverunner is not None
+        secret = self.client("secretsmanager").get_secret_value(SecretId=self.outputs["NotificationPublisherSecretArn"])
+        keys = json.loads(secret["SecretString"])
         client = DoveRunnerClient(
             ClientConfig(site_id=config.site_id, api_url=self.doverunner.url),
             Credentials(site_key=config.site_key, access_key=config.access_key, account_id=config.account_id),
         )
         return client.register_notification(
-            "revocations", self.outputs["RevocationTopicArn"], LOCAL_PUBLISHER_KEYS[0], LOCAL_PUBLISHER_KEYS[1]
+            "revocations", self.outputs["RevocationTopicArn"], keys["aws_access_key"], keys["aws_secret_key"]
         )
 
     @property

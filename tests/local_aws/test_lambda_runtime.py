@@ -192,3 +192,14 @@ def test_isolated_host_package_has_its_own_state_per_function(tmp_path: Path, mo
         runtime.close()
     assert counts == [1, 1, 2]
     assert "shared_state" not in sys.modules
+
+
+def test_closing_forgets_powertools_parameter_providers_bound_to_its_endpoint() -> None:
+    from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
+
+    runtime = InProcessLambdaRuntime(ENDPOINT)
+    DEFAULT_PROVIDERS["secrets"] = object()  # what a handler's get_secret leaves behind
+
+    runtime.close()
+
+    assert DEFAULT_PROVIDERS == {}

@@ -89,3 +89,14 @@ def test_updating_a_web_acl_with_no_rules_removes_its_rules() -> None:
         )
 
         assert wafv2.get_web_acl(Name="acl", Id=summary["Id"], Scope="CLOUDFRONT")["WebACL"]["Rules"] == []
+
+
+def test_closed_local_aws_leaves_nothing_for_the_next_one_in_the_process() -> None:
+    from doverunner_local.aws import LocalAws
+
+    # moto's state is process-wide: a second deployment of the same stack would otherwise find the first
+    with LocalAws() as first:
+        first.client("s3").create_bucket(Bucket="left-behind")
+
+    with LocalAws() as second:
+        assert second.client("s3").list_buckets()["Buckets"] == []

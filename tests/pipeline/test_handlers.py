@@ -29,7 +29,8 @@ def clear_caches() -> None:
     from aws_lambda_powertools.utilities import parameters
 
     config_module.config.cache_clear()
-    for made in (runtime.s3, runtime.sfn, runtime.sns, runtime.jobs):
+    config_module.jobs_table.cache_clear()
+    for made in (runtime.s3, runtime.sfn, runtime.sns, runtime.jobs, runtime.waiter_jobs):
         made.cache_clear()
     parameters.clear_caches()  # type: ignore[no-untyped-call]
 
@@ -154,6 +155,21 @@ def test_tracker_and_reporter_handlers_follow_a_job_to_its_report(
 
     assert summary["watermark_found"] is True
     assert summary["report"]["key"] == "results/inbox/movie.mp4.json"
+
+
+def test_waiter_handler_keeps_the_task_token_on_the_job(
+    lambda_env: str, pipeline: LocalPipeline, video_bytes: Callable[..., bytes]
+) -> None:
+    from submit.handler import lambda_handler as submit
+    from waiter.handler import lambda_handler as wait
+
+    submit(sqs_event(pipeline.s3_event(pipeline.put("inbox/movie.mp4", video_bytes()))), FakeContext())
+    (job,) = pipeline.dynamodb.Table(pipeline.config.jobs_table).scan()["Items"]
+
+    answer = wait({"job_id": job["job_id"], "attempt": 1, "task_token": "token-1"}, FakeContext())
+
+    assert answer == {"waiting": True}
+    assert pipeline.jobs.require(job["job_id"])["wake_token"] == "token-1"
 
 
 @pytest.mark.parametrize("event", [{}, {"job_id": 5}])

@@ -79,6 +79,18 @@ def test_failed_detection_records_the_d_code_with_its_explanation(
     assert job["error"]["description"] == "The resolution is below 480P."
 
 
+def test_check_answers_the_notification_that_woke_it(
+    pipeline: LocalPipeline, video_bytes: Callable[..., bytes]
+) -> None:
+    job_id = submitted(pipeline, video_bytes())
+    assert pipeline.jobs.request_wake(job_id) == (True, None)  # a notification came, no execution waiting yet
+
+    check(job_id, {"attempt": 1}, jobs=pipeline.jobs, client=pipeline.client, config=pipeline.config)
+
+    # so the next wait waits again (tests/pipeline/test_waking.py)
+    assert "wake_requested_at" not in pipeline.jobs.require(job_id)
+
+
 def test_tracking_ends_in_a_timeout_after_the_maximum_time(
     pipeline: LocalPipeline, video_bytes: Callable[..., bytes]
 ) -> None:

@@ -51,6 +51,8 @@ class World:
     revoker: Callable[..., Revoker]
     local: LocalDoveRunner
     now: list[datetime]
+    # (job id, what the job said of the notification) for each wake asked for
+    wakes: list[tuple[str, Any]] = field(default_factory=list)
 
 
 @pytest.fixture
@@ -68,6 +70,11 @@ def world(moto_endpoint: str, local_doverunner: LocalDoveRunner, client: DoveRun
     jobs = JobStore(jobs_table)
     blocker = MemoryBlocker()
     now = [datetime(2026, 11, 24, 12, 0, tzinfo=UTC)]
+    wakes: list[tuple[str, Any]] = []
+
+    def wake(job_id: str) -> None:
+        job = jobs.require(job_id)
+        wakes.append((job_id, job.get("notified_status") or job.get("revocation", {}).get("state")))
 
     def make(block_seconds: int = 3600) -> Revoker:
         return Revoker(
@@ -78,9 +85,10 @@ def world(moto_endpoint: str, local_doverunner: LocalDoveRunner, client: DoveRun
             update_job=jobs.update,
             block_seconds=block_seconds,
             clock=lambda: now[0],
+            wake_job=wake,
         )
 
-    return World(Ledger(ledger), jobs, blocker, make, local_doverunner, now)
+    return World(Ledger(ledger), jobs, blocker, make, local_doverunner, now, wakes)
 
 
 def token_of(local: LocalDoveRunner, mark: str = "0000000000000001") -> str:
@@ -202,6 +210,32 @@ def test_block_of_a_tracked_detection_is_noted_on_its_job(world: World) -> None:
     entry = world.ledger.get(token)
     assert entry is not None
     assert entry["job_ids"] == ["job-2"]
+
+
+def test_notification_wakes_its_jobs_execution_once_it_is_recorded(world: World) -> None:
+    world.jobs.create({"job_id": "job-3", "bucket": "b", "key": "inbox/a.mp4"})
+    world.jobs.update("job-3", {"detection_id": 1001})
+
+    handle(world, fd004(1001, token_of(world.local)))
+
+    assert world.wakes == [("job-3", "BLOCKED")]
+
+
+def test_failure_notification_wakes_its_jobs_execution_too(world: World) -> None:
+    world.jobs.create({"job_id": "job-4", "bucket": "b", "key": "inbox/a.mp4"})
+    world.jobs.update("job-4", {"detection_id": 78})
+    message = json.dumps({"detection_id": 78, "detection_status": "FD006", "error_code": "D2001", "error_message": "x"})
+
+    handle(world, message)
+
+    assert world.wakes == [("job-4", "FD006")]
+
+
+def test_notification_about_a_detection_not_submitted_here_blocks_and_wakes_nothing(world: World) -> None:
+    result = handle(world, fd004(5555, token_of(world.local)))
+
+    assert (result.action, result.job_id) == ("blocked", None)
+    assert world.wakes == []
 
 
 def test_expired_blocks_are_lifted_and_others_kept(world: World) -> None:

@@ -91,14 +91,14 @@ def test_submit_function_can_stream_a_large_object(template_json: dict[str, Any]
 # ---- functions ------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("handler", ["submit", "tracker", "reporter", "revoker", "lifter"])
+@pytest.mark.parametrize("handler", ["submit", "tracker", "reporter", "revoker", "lifter", "waiter"])
 def test_each_function_has_its_own_role_and_log_group_with_retention(
     template_json: dict[str, Any], handler: str
 ) -> None:
     properties = template_json["Resources"][function_id(template_json, handler)]["Properties"]
     roles = [
         template_json["Resources"][function_id(template_json, h)]["Properties"]["Role"]
-        for h in ("submit", "tracker", "reporter", "revoker", "lifter")
+        for h in ("submit", "tracker", "reporter", "revoker", "lifter", "waiter")
     ]
     log_group = template_json["Resources"][properties["LoggingConfig"]["LogGroup"]["Ref"]]
 
@@ -120,7 +120,7 @@ def test_no_policy_grants_an_action_wildcard(template_json: dict[str, Any]) -> N
 
 
 def test_no_pipeline_role_uses_a_managed_policy(template_json: dict[str, Any]) -> None:
-    for handler in ("submit", "tracker", "reporter", "revoker", "lifter"):
+    for handler in ("submit", "tracker", "reporter", "revoker", "lifter", "waiter"):
         role = template_json["Resources"][function_id(template_json, handler)]["Properties"]["Role"]["Fn::GetAtt"][0]
         assert "ManagedPolicyArns" not in template_json["Resources"][role]["Properties"]
 
@@ -182,12 +182,56 @@ def test_state_machine_checks_then_waits_a_growing_time_until_the_detection_ends
         ("$.check.terminal", "WriteReport"),
         ("$.check.timed_out", "WriteTimeoutReport"),
     ]
-    assert states["DetectionEnded"]["Default"] == "WaitBeforeNextCheck"
+    assert states["DetectionEnded"]["Default"] == "WaitForNotification"
+    assert states["WaitForNotification"]["TimeoutSecondsPath"] == "$.check.wait_seconds"
+    assert states["WaitForNotification"]["Next"] == "CheckDetection"
+
+
+def test_a_notification_ends_the_wait_through_a_task_token_kept_by_the_waiter(template_json: dict[str, Any]) -> None:
+    wait = state_machine(template_json)["States"]["WaitForNotification"]
+
+    assert wait["Resource"].endswith(":states:::lambda:invoke.waitForTaskToken")
+    assert wait["Parameters"]["Payload"] == {
+        "job_id.$": "$.job_id",
+        "attempt.$": "$.check.attempt",
+        "task_token.$": "$$.Task.Token",
+    }
+    # the Check that follows starts from the state the previous one left
+    assert wait["ResultPath"] is None
+
+
+def test_a_wait_that_times_out_checks_and_a_failing_waiter_falls_back_to_a_plain_wait(
+    template_json: dict[str, Any],
+) -> None:
+    states = state_machine(template_json)["States"]
+
+    assert [(c["ErrorEquals"], c["Next"], c["ResultPath"]) for c in states["WaitForNotification"]["Catch"]] == [
+        (["States.Timeout"], "CheckDetection", None),
+        (["States.ALL"], "WaitBeforeNextCheck", None),
+    ]
     assert states["WaitBeforeNextCheck"] == {
         "Type": "Wait",
         "SecondsPath": "$.check.wait_seconds",
         "Next": "CheckDetection",
     }
+
+
+def test_waiter_may_only_keep_tokens_on_jobs_and_wake_its_own_state_machine(template_json: dict[str, Any]) -> None:
+    statements = role_statements(template_json, "waiter")
+    (machine_id,) = resources(template_json, "AWS::StepFunctions::StateMachine")
+    (jobs_id,) = [k for k in resources(template_json, "AWS::DynamoDB::Table") if k.startswith("JobsTable")]
+    environment = template_json["Resources"][function_id(template_json, "waiter")]["Properties"]["Environment"]
+
+    assert actions_of(statements) == {
+        "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTelemetryRecords", "xray:PutTraceSegments",
+        "dynamodb:UpdateItem", "states:SendTaskSuccess",
+    }  # fmt: skip
+    (wake,) = [s for s in statements if s["Action"] == "states:SendTaskSuccess"]
+    (keep,) = [s for s in statements if s["Action"] == "dynamodb:UpdateItem"]
+    assert wake["Resource"] == {"Ref": machine_id}
+    assert keep["Resource"] == {"Fn::GetAtt": [jobs_id, "Arn"]}
+    # no DoveRunner credentials, not even where they are
+    assert "DOVERUNNER_SECRET_ID" not in environment["Variables"]
 
 
 def test_state_machine_ends_a_timeout_and_an_error_in_fail_states_after_reporting(
@@ -254,7 +298,7 @@ def test_alarms_cover_dead_letter_queues_every_function_executions_and_web_acl_c
 
     assert metrics == sorted(
         ["ApproximateNumberOfMessagesVisible"] * 2
-        + ["Errors"] * 5
+        + ["Errors"] * 6
         + ["ExecutionsFailed", "ExecutionsTimedOut", "RevocationsRefusedForCapacity", "WebAclCapacityUsedPercent"]
     )
     assert all(len(a["Properties"]["AlarmActions"]) == 1 for a in alarms)

@@ -60,6 +60,15 @@ def test_revocation_functions_may_change_only_the_web_acl_and_the_ledger(
     assert "s3:GetObject" not in actions_of(statements)
 
 
+def test_revoker_may_wake_only_the_tracking_state_machine(template_json: dict[str, Any]) -> None:
+    (machine_id,) = resources(template_json, "AWS::StepFunctions::StateMachine")
+
+    wakes = [s for s in role_statements(template_json, "revoker") if "states:SendTaskSuccess" in s["Action"]]
+
+    assert [(w["Action"], w["Resource"]) for w in wakes] == [("states:SendTaskSuccess", {"Ref": machine_id})]
+    assert "states:SendTaskSuccess" not in actions_of(role_statements(template_json, "lifter"))
+
+
 def test_lifter_runs_every_five_minutes(template: Template) -> None:
     template.has_resource_properties("AWS::Events::Rule", {"ScheduleExpression": "rate(5 minutes)"})
 

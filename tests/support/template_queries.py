@@ -22,7 +22,7 @@ def role_statements(template_json: dict[str, Any], handler_folder: str) -> list[
     role = template_json["Resources"][function_id(template_json, handler_folder)]["Properties"]["Role"]["Fn::GetAtt"][0]
     statements: list[dict[str, Any]] = []
     for policy in resources(template_json, "AWS::IAM::Policy").values():
-        if {"Ref": role} in policy["Properties"]["Roles"]:
+        if {"Ref": role} in policy["Properties"].get("Roles", []):
             statements += policy["Properties"]["PolicyDocument"]["Statement"]
     return statements
 

@@ -8,7 +8,7 @@
 `deploy` does what `cdk deploy` and AWS would do: the bootstrap resources (the version parameter and the asset
 bucket that `cdk bootstrap` creates), the file assets from cdk.out, the stack through CloudFormation; then what the
 Lambda service does for SQS event source mappings (`event_sources.SqsPoller`), which moto does not.
-moto keeps its state per process: one LocalAws per process.
+moto keeps its state per process: one LocalAws at a time; closing one forgets its resources.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from moto.server import ThreadedMotoServer
 
 from doverunner_local.aws.event_sources import SqsEventSourceMapping, SqsPoller
 from doverunner_local.aws.lambda_runtime import DUMMY_CREDENTIALS, InvocationResult
-from doverunner_local.aws.moto_glue import MotoGlue
+from doverunner_local.aws.moto_glue import MotoGlue, reset_moto_state
 
 log = logging.getLogger("doverunner_local.aws")
 
@@ -212,7 +212,7 @@ class LocalAws:
         self.timings["server_start"] = time.monotonic() - started
 
     def close(self) -> None:
-        """Stops the pollers, removes the patches and stops the server."""
+        """Stops the pollers, removes the patches, stops the server and forgets what was deployed."""
         for deployment in self.deployments:
             deployment.close()
         if self._glue is not None:
@@ -221,6 +221,8 @@ class LocalAws:
         if self._server is not None:
             self._server.stop()
             self._server = None
+            # The next local AWS in this process (another test module) starts empty.
+            reset_moto_state()
         if self._werkzeug_level is not None:
             logging.getLogger("werkzeug").setLevel(self._werkzeug_level)
             self._werkzeug_level = None

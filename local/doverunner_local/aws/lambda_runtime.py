@@ -204,6 +204,15 @@ def _owned(module_name: str, names: frozenset[str]) -> bool:
     return module_name.split(".", 1)[0] in names
 
 
+def _forget_host_package_state() -> None:
+    """Warm state that handlers leave in host packages, which are not swapped per function: Powertools keeps its
+    parameter providers, each with a boto3 client bound to this runtime's endpoint, in a module global; a later
+    runtime in this process would reach the old endpoint."""
+    parameters = sys.modules.get("aws_lambda_powertools.utilities.parameters")
+    if parameters is not None:
+        parameters.clear_caches()
+
+
 def _error_payload(error_type: str, message: str, request_id: str, stack: list[str]) -> bytes:
     return json.dumps(
         {"errorMessage": message, "errorType": error_type, "requestId": request_id, "stackTrace": stack}
@@ -241,6 +250,7 @@ class InProcessLambdaRuntime:
             self._namespaces.clear()
             self._code_dirs.clear()
             self._workdir.cleanup()
+            _forget_host_package_state()
 
     def invoke(self, spec: FunctionSpec, event: Any) -> InvocationResult:
         request_id = str(uuid.uuid4())

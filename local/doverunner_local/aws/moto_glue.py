@@ -158,6 +158,8 @@ _EXPECTATIONS = (
     _Expectation("moto.s3.models:FakeBucket.__init__", None, ("self.versioning_status",)),
     _Expectation("moto.cloudformation.parsing:parse_resource", None, ("resource_class_from_type(",)),
     _Expectation("moto.cloudformation.parsing:NULL_MODELS"),
+    _Expectation("moto.moto_api._internal.models:moto_api_backend"),
+    _Expectation("moto.moto_api._internal.models:MotoAPIBackend.reset", ("self",), ("BackendDict.reset()",)),
     _Expectation(
         "moto.wafv2.models:WAFV2Backend.update_web_acl",
         (
@@ -217,6 +219,14 @@ def _is_glue(value: Any) -> bool:
     """Whether value is one of this module's replacements (the checker may run while the glue is installed)."""
     function = value.fget if isinstance(value, property) else value
     return getattr(function, "__module__", None) == __name__
+
+
+def reset_moto_state() -> None:
+    """Forgets every resource moto holds: its backends are process-global, so without this a second local AWS in
+    the same process would find the first one's stack (CreateStack: AlreadyExists)."""
+    from moto.moto_api._internal.models import moto_api_backend
+
+    moto_api_backend.reset()
 
 
 def check_moto_internals() -> None:

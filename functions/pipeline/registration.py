@@ -1,0 +1,301 @@
+"""Registering the revocation topic with DoveRunner from a CloudFormation custom resource.
+
+Create registers the topic (the registration's id becomes the physical id), Update updates that registration,
+Delete deletes it. Whatever happens, CloudFormation gets an answer: SUCCESS, or FAILED with a reason that names
+no secret.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import requests
+
+from doverunner import ConfigurationError, DoveRunnerApiError, DoveRunnerClient, DoveRunnerClientError
+
+log = logging.getLogger("pipeline.registration")
+
+# Physical id of a create that registered nothing: deleting it (a rollback) touches no registration.
+NOT_REGISTERED = "not-registered"
+ALREADY_REGISTERED = "A4029"
+NOT_FOUND = "A4032"
+# DoveRunner could not publish with the keys: a key created seconds ago may not work in IAM yet.
+KEYS_NOT_WORKING = "A4033"
+KEY_RETRY_DELAYS = (5.0, 10.0, 20.0)
+MAX_REASON_CHARS = 1500  # CloudFormation takes a response of at most 4 KB
+REDACTED = "***"
+
+Status = Literal["SUCCESS", "FAILED"]
+
+
+class RegistrationFailed(Exception):
+    """A failure whose message is the reason CloudFormation shows the operator."""
+
+
+class ResponseNotDelivered(Exception):
+    """CloudFormation's response URL did not take the answer (the message never names the URL: it is signed)."""
+
+
+@dataclass(frozen=True)
+class PublisherKeys:
+    """The AWS keys DoveRunner publishes with; their repr shows neither."""
+
+    access_key: str = field(repr=False)
+    secret_key: str = field(repr=False)
+
+
+def publisher_keys_from(secret: object, secret_id: str) -> PublisherKeys:
+    """The keys from the publisher secret's JSON value ({"aws_access_key": ..., "aws_secret_key": ...})."""
+    if isinstance(secret, Mapping) and secret.get("aws_access_key") and secret.get("aws_secret_key"):
+        return PublisherKeys(str(secret["aws_access_key"]), str(secret["aws_secret_key"]))
+    raise RegistrationFailed(
+        f"the publisher secret {secret_id} has no aws_access_key and aws_secret_key: the stack writes them; "
+        "deploy again with doverunner:notificationPublisher=true"
+    )
+
+
+@dataclass(frozen=True)
+class Registration:
+    """The custom resource's properties: what to register."""
+
+    name: str
+    topic_arn: str
+    publisher_secret_id: str
+
+    @classmethod
+    def from_properties(cls, properties: Mapping[str, Any]) -> Registration:
+        values = {key: str(properties.get(key) or "") for key in ("Name", "TopicArn", "PublisherSecretArn")}
+        missing = [key for key, value in values.items() if not value]
+        if missing:
+            raise RegistrationFailed(f"the custom resource has no {', '.join(missing)}")
+        return cls(values["Name"], values["TopicArn"], values["PublisherSecretArn"])
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: Status
+    physical_id: str
+    reason: str = ""
+    noti_id: int | None = None
+
+
+def failed(request_type: str, physical_id: str, reason: str) -> Outcome:
+    """A failure keeps the resource's physical id; a failed create has none, so it gets NOT_REGISTERED."""
+    return Outcome("FAILED", physical_id if request_type != "Create" and physical_id else NOT_REGISTERED, reason)
+
+
+def registration_id(physical_id: str) -> int | None:
+    """The DoveRunner registration a physical id names, or None (NOT_REGISTERED, or no id at all)."""
+    return int(physical_id) if physical_id.isdigit() else None
+
+
+class Registrar:
+    """The custom resource's logic. `client` gives a DoveRunner client (ConfigurationError while the credentials
+    secret is not filled); `publisher_keys` reads the publisher secret by its ARN."""
+
+    def __init__(
+        self,
+        *,
+        client: Callable[[], DoveRunnerClient],
+        publisher_keys: Callable[[str], PublisherKeys],
+        sleep: Callable[[float], None] = time.sleep,
+        key_retry_delays: tuple[float, ...] = KEY_RETRY_DELAYS,
+    ) -> None:
+        self._client = client
+        self._publisher_keys = publisher_keys
+        self._sleep = sleep
+        self._key_retry_delays = key_retry_delays
+
+    def handle(self, request_type: str, physical_id: str, properties: Mapping[str, Any]) -> Outcome:
+        """Never raises: every failure is a FAILED outcome with a reason."""
+        secrets: list[str] = []
+        try:
+            registration = Registration.from_properties(properties)
+            if request_type == "Create":
+                noti_id = self._create(registration, secrets)
+            elif request_type == "Update":
+                noti_id = self._update(registration, physical_id, secrets)
+            elif request_type == "Delete":
+                return Outcome("SUCCESS", physical_id, noti_id=self._delete(physical_id))
+            else:
+                raise RegistrationFailed(f"unknown request type {request_type!r}")
+            return Outcome("SUCCESS", str(noti_id), noti_id=noti_id)
+        except RegistrationFailed as exc:
+            reason = str(exc)
+        except DoveRunnerClientError as exc:
+            # The client's messages name codes, causes and solutions, never a credential.
+            reason = str(exc)
+        except Exception as exc:
+            log.exception("registering the topic failed unexpectedly")
+            reason = f"unexpected {type(exc).__name__}; the registrar function's log has the details"
+        return failed(request_type, physical_id, _redact(reason, secrets))
+
+    def _doverunner(self) -> DoveRunnerClient:
+        try:
+            return self._client()
+        except ConfigurationError as exc:
+            raise RegistrationFailed(
+                f"the DoveRunner credentials are not usable yet ({exc}). Fill the secret named by the "
+                "DoveRunnerSecretArn output (README), then deploy again; on a first deploy, deploy without "
+                "doverunner:registerTopic, fill the secret, then turn registerTopic on."
+            ) from None
+
+    def _keys(self, registration: Registration, secrets: list[str]) -> PublisherKeys:
+        keys = self._publisher_keys(registration.publisher_secret_id)
+        secrets += [keys.access_key, keys.secret_key]
+        return keys
+
+    def _create(self, registration: Registration, secrets: list[str]) -> int:
+        client = self._doverunner()
+        keys = self._keys(registration, secrets)
+        try:
+            return self._register(client, registration, keys)
+        except DoveRunnerApiError as exc:
+            if exc.code != ALREADY_REGISTERED:
+                raise
+            raise RegistrationFailed(_already_registered(client)) from None
+
+    def _register(self, client: DoveRunnerClient, registration: Registration, keys: PublisherKeys) -> int:
+        for delay in (*self._key_retry_delays, None):
+            try:
+                return client.register_notification(
+                    registration.name, registration.topic_arn, keys.access_key, keys.secret_key
+                )
+            except DoveRunnerApiError as exc:
+                # Nothing was registered, so asking again is safe.
+                if exc.code != KEYS_NOT_WORKING or delay is None:
+                    raise
+                log.info("DoveRunner could not use the publisher keys yet (%s); trying again in %ss", exc.code, delay)
+                self._sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _update(self, registration: Registration, physical_id: str, secrets: list[str]) -> int:
+        client = self._doverunner()
+        keys = self._keys(registration, secrets)
+        noti_id = registration_id(physical_id)
+        if noti_id is None:
+            return self._register(client, registration, keys)
+        try:
+            return client.update_notification(
+                noti_id,
+                name=registration.name,
+                aws_arn=registration.topic_arn,
+                aws_access_key=keys.access_key,
+                aws_secret_key=keys.secret_key,
+            )
+        except DoveRunnerApiError as exc:
+            if exc.code != NOT_FOUND:
+                raise
+        # Deleted by hand: registered again under a new id; CloudFormation then deletes the old one (gone: fine).
+        log.warning("registration %s no longer exists in DoveRunner; registering the topic again", noti_id)
+        return self._register(client, registration, keys)
+
+    def _delete(self, physical_id: str) -> int | None:
+        noti_id = registration_id(physical_id)
+        if noti_id is None:
+            return None
+        try:
+            return self._doverunner().delete_notification(noti_id)
+        except DoveRunnerApiError as exc:
+            if exc.code != NOT_FOUND:
+                raise
+            log.info("registration %s was already deleted", noti_id)
+            return noti_id
+
+
+def _already_registered(client: DoveRunnerClient) -> str:
+    site = client.config.site_id
+    try:
+        existing = "; it holds " + ", ".join(
+            f"registration {n.noti_id} {n.noti_name!r} for {n.aws_arn}" for n in client.list_notifications()
+        )
+    except DoveRunnerClientError:
+        existing = ""
+    return (
+        f"DoveRunner site {site} already holds a notification registration (A4029: one per site){existing}. "
+        "Delete it (doverunner noti list, then doverunner noti delete <id>) and deploy again, or deploy with "
+        "doverunner:registerTopic=false and manage the registration by hand (docs/revocation.md)."
+    )
+
+
+def _redact(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+# ---- answering CloudFormation -------------------------------------------------------------------------------
+
+
+def answer_within(seconds: float, request_type: str, physical_id: str, work: Callable[[], Outcome]) -> Outcome:
+    """`work`'s outcome, or a FAILED one if it raises or takes longer than `seconds`: the answer must be sent
+    before the function times out, or CloudFormation waits for the custom resource's whole timeout."""
+    outcomes: list[Outcome] = []
+
+    def run() -> None:
+        try:
+            outcomes.append(work())
+        except Exception as exc:
+            log.exception("the custom resource's work failed")
+            outcomes.append(failed(request_type, physical_id, f"unexpected {type(exc).__name__}; see the log"))
+
+    worker = threading.Thread(target=run, name="registration", daemon=True)
+    worker.start()
+    worker.join(max(seconds, 0.0))
+    if outcomes:
+        return outcomes[0]
+    return failed(
+        request_type,
+        physical_id,
+        f"DoveRunner did not answer within {seconds:.0f} s. Check its state with doverunner noti list "
+        "before deploying again (a registration may have been made).",
+    )
+
+
+def response_body(event: Mapping[str, Any], outcome: Outcome) -> dict[str, Any]:
+    """The answer CloudFormation expects at the event's ResponseURL."""
+    reason = outcome.reason or ("registered" if outcome.status == "SUCCESS" else "failed")
+    return {
+        "Status": outcome.status,
+        "Reason": reason[:MAX_REASON_CHARS],
+        "PhysicalResourceId": outcome.physical_id,
+        "StackId": event["StackId"],
+        "RequestId": event["RequestId"],
+        "LogicalResourceId": event["LogicalResourceId"],
+        "Data": {"NotificationId": str(outcome.noti_id)} if outcome.noti_id is not None else {},
+    }
+
+
+def send_response(
+    url: str,
+    body: Mapping[str, Any],
+    *,
+    put: Callable[..., requests.Response] = requests.put,
+    attempts: int = 3,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """PUTs the answer to the presigned URL; a passing failure is tried again, a refusal is not."""
+    data = json.dumps(body).encode()
+    problem = ""
+    for attempt in range(1, attempts + 1):
+        try:
+            # A presigned S3 PUT: the signature covers an empty content type.
+            response = put(url, data=data, headers={"Content-Type": ""}, timeout=(5, 20))
+        except requests.RequestException as exc:
+            problem = type(exc).__name__  # its message would contain the signed URL
+        else:
+            if response.ok:
+                return
+            problem = f"HTTP {response.status_code}"
+            if response.status_code < 500:
+                break
+        if attempt < attempts:
+            sleep(2.0**attempt)
+    raise ResponseNotDelivered(f"CloudFormation's response URL did not take the answer: {problem}")

@@ -1,0 +1,205 @@
+"""Waking a waiting execution: the task token kept on the job, taken once by a notification, and the race between
+the two closed on the job item (real DynamoDB API from the local AWS; Step Functions' callback API stood in for)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from tables import create_jobs_table
+
+from pipeline.jobs import JobState, JobStore
+from pipeline.waking import Waker, keep_or_wake, wait_input
+
+
+@dataclass
+class StepFunctionsCallbacks:
+    """Stands in for Step Functions' SendTaskSuccess: records the tokens it was sent, or refuses with `error`."""
+
+    woken: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    def send_task_success(self, *, taskToken: str, output: str) -> dict[str, Any]:
+        if self.error:
+            raise ClientError({"Error": {"Code": self.error, "Message": "refused"}}, "SendTaskSuccess")
+        self.woken.append(taskToken)
+        return {}
+
+
+@dataclass
+class Tracked:
+    jobs: JobStore
+    sfn: StepFunctionsCallbacks
+    job_id: str
+
+    def wait(self, token: str, attempt: int = 1) -> dict[str, Any]:
+        """What the waiter does when the execution enters its wait."""
+        return keep_or_wake(self.job_id, token, attempt, jobs=self.jobs, sfn=self.sfn)
+
+    def notify(self) -> str:
+        """What the revoker does when a notification about the job's detection arrives."""
+        return Waker(self.jobs, self.sfn).wake(self.job_id)
+
+    def job(self) -> dict[str, Any]:
+        return self.jobs.require(self.job_id)
+
+
+@pytest.fixture
+def tracked(moto_endpoint: str) -> Tracked:
+    """A job whose execution has made its first Check."""
+    dynamodb = boto3.resource(
+        "dynamodb",
+        region_name="us-east-1",
+        endpoint_url=moto_endpoint,
+        aws_access_key_id="x",
+        aws_secret_access_key="y",
+    )
+    jobs = JobStore(create_jobs_table(dynamodb, f"w{uuid.uuid4().hex[:10]}-jobs"))
+    jobs.create({"job_id": "job-1", "bucket": "b", "key": "inbox/a.mp4"})
+    jobs.update("job-1", {"state": JobState.TRACKING.value, "detection_id": 1001})
+    jobs.begin_check("job-1")
+    return Tracked(jobs, StepFunctionsCallbacks(), "job-1")
+
+
+def test_waiter_keeps_its_token_when_no_notification_came_since_the_check(tracked: Tracked) -> None:
+    answer = tracked.wait("token-1")
+
+    assert answer == {"waiting": True}
+    assert tracked.job()["wake_token"] == "token-1"
+    assert tracked.sfn.woken == []
+
+
+def test_notification_takes_the_kept_token_and_wakes_the_execution(tracked: Tracked) -> None:
+    tracked.wait("token-1")
+
+    outcome = tracked.notify()
+
+    assert outcome == "woken"
+    assert tracked.sfn.woken == ["token-1"]
+    assert "wake_token" not in tracked.job()
+
+
+def test_a_kept_token_is_taken_by_one_notification_only(tracked: Tracked) -> None:
+    tracked.wait("token-1")
+
+    outcomes = [tracked.notify(), tracked.notify()]
+
+    assert outcomes == ["woken", "marked"]
+    assert tracked.sfn.woken == ["token-1"]
+
+
+def test_notification_before_the_token_is_kept_makes_the_waiter_wake_at_once(tracked: Tracked) -> None:
+    # given a notification between the Check and the wait: nothing to wake yet
+    assert tracked.notify() == "marked"
+
+    answer = tracked.wait("token-1")
+
+    assert answer == {"waiting": False, "woken": True}
+    assert tracked.sfn.woken == ["token-1"]
+    assert "wake_token" not in tracked.job()
+
+
+def test_check_answers_the_notification_so_the_next_wait_waits(tracked: Tracked) -> None:
+    tracked.notify()
+
+    tracked.jobs.begin_check(tracked.job_id)
+    answer = tracked.wait("token-2", attempt=2)
+
+    assert answer == {"waiting": True}
+    assert tracked.sfn.woken == []
+
+
+def test_check_drops_the_token_of_the_wait_that_ended(tracked: Tracked) -> None:
+    # given a wait that timed out: its token is stale once the Check runs
+    tracked.wait("token-1")
+
+    tracked.jobs.begin_check(tracked.job_id)
+    outcome = tracked.notify()
+
+    assert outcome == "marked"
+    assert tracked.sfn.woken == []
+
+
+def test_late_token_of_an_older_wait_never_replaces_a_newer_one(tracked: Tracked) -> None:
+    tracked.wait("token-2", attempt=2)
+
+    late = tracked.wait("token-1", attempt=1)
+    tracked.notify()
+
+    assert late["waiting"] is False
+    # the late one was sent at once (a no-op for a wait that is over); the notification woke the current one
+    assert tracked.sfn.woken == ["token-1", "token-2"]
+
+
+@pytest.mark.parametrize("code", ["TaskTimedOut", "InvalidToken", "TaskDoesNotExist"])
+def test_token_of_a_wait_that_is_over_is_not_an_error(tracked: Tracked, code: str) -> None:
+    tracked.wait("token-1")
+    tracked.sfn.error = code
+
+    outcome = tracked.notify()
+
+    assert outcome == "not_woken"
+    assert "wake_token" not in tracked.job()
+
+
+def test_step_functions_refusing_the_wake_does_not_raise(tracked: Tracked) -> None:
+    tracked.wait("token-1")
+    tracked.sfn.error = "AccessDeniedException"
+
+    assert tracked.notify() == "not_woken"
+
+
+def test_notification_for_a_finished_job_marks_nothing(tracked: Tracked) -> None:
+    tracked.jobs.update(tracked.job_id, {"state": JobState.COMPLETED.value})
+
+    outcome = tracked.notify()
+
+    assert outcome == "not_tracked"
+    assert "wake_requested_at" not in tracked.job()
+
+
+def test_notification_for_an_unknown_job_wakes_nothing_and_creates_nothing(tracked: Tracked) -> None:
+    outcome = Waker(tracked.jobs, tracked.sfn).wake("job-unknown")
+
+    assert outcome == "not_tracked"
+    assert tracked.jobs.get("job-unknown") is None
+
+
+@dataclass
+class FailingJobs:
+    """A jobs table that answers every write with `code`."""
+
+    code: str
+
+    def request_wake(self, job_id: str) -> tuple[bool, str | None]:
+        raise ClientError({"Error": {"Code": self.code, "Message": "no"}}, "UpdateItem")
+
+
+def test_throttled_marking_is_raised_so_the_notification_is_retried() -> None:
+    waker = Waker(FailingJobs("ProvisionedThroughputExceededException"), StepFunctionsCallbacks())  # type: ignore[arg-type]
+
+    with pytest.raises(ClientError):
+        waker.wake("job-1")
+
+
+def test_marking_that_cannot_succeed_is_logged_not_raised() -> None:
+    waker = Waker(FailingJobs("AccessDeniedException"), StepFunctionsCallbacks())  # type: ignore[arg-type]
+
+    assert waker.wake("job-1") == "failed"
+
+
+@pytest.mark.parametrize(
+    ("event", "missing"),
+    [
+        ({"task_token": "t", "attempt": 1}, "job_id"),
+        ({"job_id": "job-1", "attempt": 1}, "task_token"),
+        ({"job_id": "job-1", "task_token": "t", "attempt": "1"}, "attempt"),
+    ],
+)
+def test_wait_step_refuses_a_payload_without_what_it_needs(event: dict[str, Any], missing: str) -> None:
+    with pytest.raises(ValueError, match=missing):
+        wait_input(event)
