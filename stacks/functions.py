@@ -16,7 +16,7 @@ from stacks.nag import acknowledge, resource_evidence
 from stacks.shared_layer import DoveRunnerClientLayer
 
 FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
-HANDLERS = ("submit", "tracker", "reporter", "revoker", "lifter", "registrar", "waiter")
+HANDLERS = ("submit", "tracker", "reporter", "revoker", "lifter", "registrar", "waiter", "webacl")
 
 
 class PipelineFunction(Construct):

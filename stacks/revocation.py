@@ -6,7 +6,19 @@ ledger table of every token and why; a scheduled lifter ends blocks whose time i
 
 from __future__ import annotations
 
-from aws_cdk import Aws, CfnRule, CfnRuleAssertion, Duration, Fn, RemovalPolicy
+from aws_cdk import (
+    Acknowledgment,
+    Aws,
+    CfnCondition,
+    CfnResource,
+    CustomResource,
+    Duration,
+    Fn,
+    RemovalPolicy,
+    Stack,
+    Token,
+    Validations,
+)
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -85,7 +97,7 @@ class Revocation(Construct):
             partition_key=dynamodb.Attribute(name="state", type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name="expires_epoch", type=dynamodb.AttributeType.NUMBER),
         )
-        self.web_acl_arn, web_acl_name, web_acl_id = self._web_acl(settings)
+        self.web_acl_arn, web_acl_name, web_acl_id = self._web_acl(settings, layer, log_retention)
         revocation_environment = {
             **environment,
             "LEDGER_TABLE": self.ledger.table_name,
@@ -148,13 +160,20 @@ class Revocation(Construct):
         # A report written before the notification arrived is written again with the revocation in it.
         self.revoker.allow_report_writes(bucket, settings.results_prefix)
 
-    def _web_acl(self, settings: Settings) -> tuple[str, str, str]:
+    def _web_acl(
+        self, settings: Settings, layer: DoveRunnerClientLayer, log_retention: logs.RetentionDays
+    ) -> tuple[str, str, str]:
         if settings.web_acl_arn:
             name, acl_id = web_acl_parts(settings.web_acl_arn)
             return settings.web_acl_arn, name, acl_id
-        # A CloudFront web ACL can only be created in us-east-1: say so before anything is created elsewhere.
-        self._assert_region()
+        # A CloudFront web ACL exists only in us-east-1, and CloudFormation creates one only from a stack there.
+        # Elsewhere a custom resource creates it in us-east-1; which one is decided at deploy time.
         name = f"{Aws.STACK_NAME}-session-blocks"
+        description = "Blocks pirate sessions named by DoveRunner - associate it with the CloudFront distribution"
+        metric_name = "doverunner-session-blocks"
+        region_is_waf = Fn.condition_equals(Aws.REGION, WAF_REGION)
+        in_waf_region = CfnCondition(self, "InWafRegion", expression=region_is_waf)
+        elsewhere = CfnCondition(self, "OutsideWafRegion", expression=Fn.condition_not(region_is_waf))
         acl = wafv2.CfnWebACL(
             self,
             "WebAcl",
@@ -162,23 +181,85 @@ class Revocation(Construct):
             scope="CLOUDFRONT",
             default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
             visibility_config=wafv2.CfnWebACL.VisibilityConfigProperty(
-                cloud_watch_metrics_enabled=True, metric_name="doverunner-session-blocks", sampled_requests_enabled=True
+                cloud_watch_metrics_enabled=True, metric_name=metric_name, sampled_requests_enabled=True
             ),
-            description="Blocks pirate sessions named by DoveRunner - associate it with the CloudFront distribution",
+            description=description,
         )
-        return acl.attr_arn, name, acl.attr_id
-
-    def _assert_region(self) -> None:
-        CfnRule(
+        acl.cfn_options.condition = in_waf_region
+        remote = CrossRegionWebAcl(
             self,
-            "WebAclRegion",
-            assertions=[
-                CfnRuleAssertion(
-                    assert_=Fn.condition_equals(Aws.REGION, WAF_REGION),
-                    assert_description=(
-                        "The CloudFront web ACL that blocks sessions lives in us-east-1: deploy this stack there, "
-                        "or set the context doverunner:webAclArn to an existing CloudFront web ACL."
-                    ),
-                )
-            ],
+            "CrossRegionWebAcl",
+            name=name,
+            description=description,
+            metric_name=metric_name,
+            layer=layer,
+            log_retention=log_retention,
         )
+        for child in remote.node.find_all():
+            if isinstance(child, CfnResource):
+                child.cfn_options.condition = elsewhere
+        # cfn-lint reads the WebAclArn output's Fn::If without its condition: each branch names the resource that
+        # exists under that very condition.
+        Validations.of(Stack.of(self)).acknowledge(
+            Acknowledgment(
+                id="CloudFormation-Validate::W1001",
+                reason="The WebAclArn output's Fn::If picks the web ACL that exists under that very condition",
+            )
+        )
+        arn = Token.as_string(Fn.condition_if(in_waf_region.logical_id, acl.attr_arn, remote.arn))
+        acl_id = Token.as_string(Fn.condition_if(in_waf_region.logical_id, acl.attr_id, remote.acl_id))
+        return arn, name, acl_id
+
+
+class CrossRegionWebAcl(Construct):
+    """The web ACL created in us-east-1 by a custom resource, for a stack in another region."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        name: str,
+        description: str,
+        metric_name: str,
+        layer: DoveRunnerClientLayer,
+        log_retention: logs.RetentionDays,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.creator = PipelineFunction(
+            self,
+            "Creator",
+            handler_folder="webacl",
+            description="DoveRunner revocation: creates the CloudFront web ACL in us-east-1 (custom resource)",
+            layer=layer,
+            environment={},
+            log_retention=log_retention,
+            timeout=Duration.seconds(120),
+        )
+        acls = f"arn:{Aws.PARTITION}:wafv2:{WAF_REGION}:{Aws.ACCOUNT_ID}:global/webacl/{name}/*"
+        self.creator.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["wafv2:CreateWebACL", "wafv2:GetWebACL", "wafv2:DeleteWebACL"], resources=[acls]
+            )
+        )
+        # ListWebACLs (a retried create adopts the web ACL it made) has no resource-level permissions.
+        self.creator.role.add_to_policy(iam.PolicyStatement(actions=["wafv2:ListWebACLs"], resources=["*"]))
+        acknowledge(
+            self.creator.role,
+            "IAM5",
+            "The web ACL's id is known only once it is created (name fixed, id wildcard); ListWebACLs supports "
+            "no resource-level permissions.",
+            evidence=("Resource::*", *resource_evidence(self, acls)),
+        )
+        # CloudFormation invokes it asynchronously: a retry would run a second create beside the first.
+        self.creator.function.configure_async_invoke(retry_attempts=0)
+        resource = CustomResource(
+            self,
+            "WebAcl",
+            service_token=self.creator.function.function_arn,
+            resource_type="Custom::CloudFrontWebAcl",
+            properties={"Name": name, "Description": description, "MetricName": metric_name},
+            service_timeout=Duration.seconds(300),
+        )
+        self.arn = resource.get_att_string("Arn")
+        self.acl_id = resource.get_att_string("Id")

@@ -7,17 +7,14 @@ no secret.
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
-
-import requests
+from typing import Any
 
 from doverunner import ConfigurationError, DoveRunnerApiError, DoveRunnerClient, DoveRunnerClientError
+from pipeline import custom_resource
 
 log = logging.getLogger("pipeline.registration")
 
@@ -28,18 +25,13 @@ NOT_FOUND = "A4032"
 # DoveRunner could not publish with the keys: a key created seconds ago may not work in IAM yet.
 KEYS_NOT_WORKING = "A4033"
 KEY_RETRY_DELAYS = (5.0, 10.0, 20.0)
-MAX_REASON_CHARS = 1500  # CloudFormation takes a response of at most 4 KB
 REDACTED = "***"
 
-Status = Literal["SUCCESS", "FAILED"]
+Status = custom_resource.Status
 
 
 class RegistrationFailed(Exception):
     """A failure whose message is the reason CloudFormation shows the operator."""
-
-
-class ResponseNotDelivered(Exception):
-    """CloudFormation's response URL did not take the answer (the message never names the URL: it is signed)."""
 
 
 @dataclass(frozen=True)
@@ -235,25 +227,11 @@ def _redact(text: str, secrets: list[str]) -> str:
 
 
 def answer_within(seconds: float, request_type: str, physical_id: str, work: Callable[[], Outcome]) -> Outcome:
-    """`work`'s outcome, or a FAILED one if it raises or takes longer than `seconds`: the answer must be sent
-    before the function times out, or CloudFormation waits for the custom resource's whole timeout."""
-    outcomes: list[Outcome] = []
-
-    def run() -> None:
-        try:
-            outcomes.append(work())
-        except Exception as exc:
-            log.exception("the custom resource's work failed")
-            outcomes.append(failed(request_type, physical_id, f"unexpected {type(exc).__name__}; see the log"))
-
-    worker = threading.Thread(target=run, name="registration", daemon=True)
-    worker.start()
-    worker.join(max(seconds, 0.0))
-    if outcomes:
-        return outcomes[0]
-    return failed(
-        request_type,
-        physical_id,
+    """`work`'s outcome, or a FAILED one if it raises or outlasts `seconds` (custom_resource.answer_within)."""
+    return custom_resource.answer_within(
+        seconds,
+        work,
+        lambda reason: failed(request_type, physical_id, reason),
         f"DoveRunner did not answer within {seconds:.0f} s. Check its state with doverunner noti list "
         "before deploying again (a registration may have been made).",
     )
@@ -261,41 +239,8 @@ def answer_within(seconds: float, request_type: str, physical_id: str, work: Cal
 
 def response_body(event: Mapping[str, Any], outcome: Outcome) -> dict[str, Any]:
     """The answer CloudFormation expects at the event's ResponseURL."""
-    reason = outcome.reason or ("registered" if outcome.status == "SUCCESS" else "failed")
-    return {
-        "Status": outcome.status,
-        "Reason": reason[:MAX_REASON_CHARS],
-        "PhysicalResourceId": outcome.physical_id,
-        "StackId": event["StackId"],
-        "RequestId": event["RequestId"],
-        "LogicalResourceId": event["LogicalResourceId"],
-        "Data": {"NotificationId": str(outcome.noti_id)} if outcome.noti_id is not None else {},
-    }
-
-
-def send_response(
-    url: str,
-    body: Mapping[str, Any],
-    *,
-    put: Callable[..., requests.Response] = requests.put,
-    attempts: int = 3,
-    sleep: Callable[[float], None] = time.sleep,
-) -> None:
-    """PUTs the answer to the presigned URL; a passing failure is tried again, a refusal is not."""
-    data = json.dumps(body).encode()
-    problem = ""
-    for attempt in range(1, attempts + 1):
-        try:
-            # A presigned S3 PUT: the signature covers an empty content type.
-            response = put(url, data=data, headers={"Content-Type": ""}, timeout=(5, 20))
-        except requests.RequestException as exc:
-            problem = type(exc).__name__  # its message would contain the signed URL
-        else:
-            if response.ok:
-                return
-            problem = f"HTTP {response.status_code}"
-            if response.status_code < 500:
-                break
-        if attempt < attempts:
-            sleep(2.0**attempt)
-    raise ResponseNotDelivered(f"CloudFormation's response URL did not take the answer: {problem}")
+    data = {"NotificationId": str(outcome.noti_id)} if outcome.noti_id is not None else {}
+    reason = outcome.reason or ("registered" if outcome.status == "SUCCESS" else "")
+    return custom_resource.response_body(
+        event, custom_resource.Answer(outcome.status, outcome.physical_id, reason, data)
+    )

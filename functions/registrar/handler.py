@@ -8,7 +8,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes import CloudFormationCustomResourceEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pipeline import registration, runtime
+from pipeline import custom_resource, registration, runtime
 from pipeline.observability import logger, tracer
 
 # Left for sending the answer before the function's own timeout.
@@ -37,5 +37,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, s
         "answering CloudFormation",
         extra={"status": outcome.status, "physical_id": outcome.physical_id, "reason": outcome.reason},
     )
-    registration.send_response(request.response_url, registration.response_body(event, outcome))
+    custom_resource.send_response(request.response_url, registration.response_body(event, outcome))
     return {"Status": outcome.status, "PhysicalResourceId": outcome.physical_id}

@@ -142,7 +142,7 @@ def _show_blocks(local: LocalPipelineStack, info: dict[str, Any], reports: dict[
     from pipeline.waf import matches, read_rule
 
     name, acl_id = str(info["web_acl_arn"]).split("/")[-2:]
-    rules = local.client("wafv2").get_web_acl(Name=name, Id=acl_id, Scope="CLOUDFRONT")["WebACL"]["Rules"]
+    rules = local.waf_client().get_web_acl(Name=name, Id=acl_id, Scope="CLOUDFRONT")["WebACL"]["Rules"]
     ledger = local.client("dynamodb")
     print(f"\nSessions blocked at the CDN (web ACL {name}):")
     blocked = 0

@@ -26,6 +26,7 @@ from doverunner_local.server import LocalDoveRunner
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STACK_NAME = "DoveRunnerDetection"
 MIB = 1 << 20
+WAF_REGION = "us-east-1"
 
 # Context for the local run: the same app, with waits of seconds instead of minutes so a run takes seconds.
 LOCAL_CONTEXT: dict[str, Any] = {
@@ -57,8 +58,11 @@ def synthesize(outdir: Path, context: dict[str, Any]) -> float:
 
 
 class LocalPipelineStack:
-    def __init__(self, *, step_seconds: float = 0.3, context: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, *, step_seconds: float = 0.3, context: dict[str, Any] | None = None, region: str = "us-east-1"
+    ) -> None:
         self.step_seconds = step_seconds
+        self.region = region
         self.context = {**LOCAL_CONTEXT, **(context or {})}
         self.timings: dict[str, float] = {}
         self.doverunner: LocalDoveRunner | None = None
@@ -77,7 +81,7 @@ class LocalPipelineStack:
 
     def _start(self) -> None:
         started = time.monotonic()
-        self.aws = LocalAws(enforce_lambda_timeouts=False)
+        self.aws = LocalAws(region=self.region, enforce_lambda_timeouts=False)
         config = EmulatorConfig(step_seconds=self.step_seconds, aws_endpoint_url=self.aws.endpoint_url)
         self.doverunner = LocalDoveRunner(config).start()
         self.doverunner.emulator.set_publisher(sns_publisher(self.aws.endpoint_url))
@@ -127,6 +131,12 @@ class LocalPipelineStack:
         if self.aws is None:
             raise RuntimeError("the local AWS is not running")
         return self.aws.client(service)
+
+    def waf_client(self) -> Any:
+        """AWS WAF where CloudFront web ACLs live (us-east-1), whatever the stack's region."""
+        if self.aws is None:
+            raise RuntimeError("the local AWS is not running")
+        return self.aws.glue.client("wafv2", WAF_REGION)
 
     def info(self) -> dict[str, Any]:
         """Where everything is: enough to drive the deployment with the AWS CLI or boto3."""

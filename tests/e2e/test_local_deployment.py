@@ -172,7 +172,7 @@ def test_every_finished_job_publishes_its_result(local: LocalPipelineStack) -> N
 
 def web_acl_rules(local: LocalPipelineStack) -> list[dict[str, Any]]:
     name, acl_id = local.outputs["WebAclArn"].split("/")[-2:]
-    acl = local.client("wafv2").get_web_acl(Name=name, Id=acl_id, Scope="CLOUDFRONT")["WebACL"]
+    acl = local.waf_client().get_web_acl(Name=name, Id=acl_id, Scope="CLOUDFRONT")["WebACL"]
     return list(acl["Rules"])
 
 

@@ -19,9 +19,10 @@ from pipeline.jobs import JobStore
 from pipeline.notifications import parse_message
 from pipeline.revocation import Ledger, Revoker
 from pipeline.runtime import RevocationBlocker
-from pipeline.waf import SessionBlocker, WafTarget, url_safe
+from pipeline.waf import LockContention, SessionBlocker, WafTarget, url_safe
 
 REGION = "us-east-1"
+MAX_RECEIVE_COUNT = 5  # the stack's default
 
 
 def aws(kind: Callable[..., Any], service: str, endpoint: str) -> Any:
@@ -74,10 +75,18 @@ def test_fifty_concurrent_revocations_block_all_fifty_tokens_and_lose_none(
         session = sessions[index]
         message = fd004(5000 + index, session.forensic_mark, session.revoke_token)
         start.wait()
-        try:
-            actions[session.revoke_token] = revoker.handle(parse_message(message), message).action
-        except BaseException as exc:  # reported below
-            errors.append(exc)
+        # As the queue does: a message whose handling failed (the lock contended past the engine's attempts) is
+        # delivered again, up to maxReceiveCount times.
+        for receive in range(1, MAX_RECEIVE_COUNT + 1):
+            try:
+                actions[session.revoke_token] = revoker.handle(parse_message(message), message).action
+                return
+            except LockContention as exc:
+                if receive == MAX_RECEIVE_COUNT:
+                    errors.append(exc)
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+                return
 
     # when each handles its notification
     threads = [threading.Thread(target=lambda_instance, args=(i,)) for i in range(len(sessions))]

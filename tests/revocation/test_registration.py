@@ -17,14 +17,13 @@ import pytest
 
 from doverunner import ConfigurationError, DoveRunnerApiError, DoveRunnerClient, TransportError
 from doverunner_local.server import LocalDoveRunner
+from pipeline.custom_resource import ResponseNotDelivered, send_response
 from pipeline.registration import (
     NOT_REGISTERED,
     Outcome,
     PublisherKeys,
     Registrar,
-    ResponseNotDelivered,
     answer_within,
-    send_response,
 )
 
 REGION = "us-east-1"

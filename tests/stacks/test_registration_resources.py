@@ -193,7 +193,12 @@ def test_registrar_answers_before_cloudformation_stops_waiting_and_is_never_retr
 ) -> None:
     function = registering_json["Resources"][function_id(registering_json, "registrar")]["Properties"]
     _, registration = only(registering_json, REGISTRATION)
-    _, invoke_config = only(registering_json, "AWS::Lambda::EventInvokeConfig")
+    registrar = function_id(registering_json, "registrar")
+    (invoke_config,) = [
+        c
+        for c in resources(registering_json, "AWS::Lambda::EventInvokeConfig").values()
+        if c["Properties"]["FunctionName"] == {"Ref": registrar}
+    ]
 
     assert function["Timeout"] < int(registration["Properties"]["ServiceTimeout"])
     assert invoke_config["Properties"]["MaximumRetryAttempts"] == 0

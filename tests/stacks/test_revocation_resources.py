@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match, Template
-from template_queries import actions_of, resources, role_statements
+from template_queries import actions_of, function_id, resources, role_statements
 
 from stacks.revocation import web_acl_parts
 
@@ -39,13 +39,60 @@ def test_ledger_has_point_in_time_recovery_and_an_expiry_index(template: Templat
     )
 
 
-def test_a_cloudfront_web_acl_is_created_and_the_template_refuses_other_regions(template_json: dict[str, Any]) -> None:
+def web_acl_condition(template_json: dict[str, Any]) -> str:
     (acl,) = resources(template_json, "AWS::WAFv2::WebACL").values()
-    (rule,) = [r for k, r in template_json["Rules"].items() if k.startswith("RevocationWebAclRegion")]
+    return str(acl["Condition"])
+
+
+def test_in_us_east_1_the_stack_creates_the_cloudfront_web_acl_itself(template_json: dict[str, Any]) -> None:
+    (acl,) = resources(template_json, "AWS::WAFv2::WebACL").values()
 
     assert acl["Properties"]["Scope"] == "CLOUDFRONT"
-    assert rule["Assertions"][0]["Assert"] == {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]}
-    assert "doverunner:webAclArn" in rule["Assertions"][0]["AssertDescription"]
+    assert template_json["Conditions"][acl["Condition"]] == {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]}
+
+
+def test_in_any_other_region_a_custom_resource_creates_the_web_acl_in_us_east_1(template_json: dict[str, Any]) -> None:
+    inside = web_acl_condition(template_json)
+    (custom_id,) = resources(template_json, "Custom::CloudFrontWebAcl")
+    creator = [k for k in template_json["Resources"] if k.startswith("RevocationCrossRegionWebAcl")]
+    (creator_function,) = [k for k in creator if template_json["Resources"][k]["Type"] == "AWS::Lambda::Function"]
+    outside = template_json["Resources"][custom_id]["Condition"]
+
+    assert template_json["Conditions"][outside] == {"Fn::Not": [template_json["Conditions"][inside]]}
+    assert {template_json["Resources"][k].get("Condition") for k in creator} == {outside}
+    assert template_json["Resources"][creator_function]["Properties"]["Handler"] == "webacl.handler.lambda_handler"
+
+
+def test_the_functions_and_the_output_use_the_web_acl_that_exists_in_the_stacks_region(
+    template_json: dict[str, Any],
+) -> None:
+    inside = web_acl_condition(template_json)
+    (acl_id,) = resources(template_json, "AWS::WAFv2::WebACL")
+    (custom_id,) = resources(template_json, "Custom::CloudFrontWebAcl")
+    revoker = template_json["Resources"][function_id(template_json, "revoker")]
+
+    environment = revoker["Properties"]["Environment"]["Variables"]
+    assert environment["WEB_ACL_ID"] == {
+        "Fn::If": [inside, {"Fn::GetAtt": [acl_id, "Id"]}, {"Fn::GetAtt": [custom_id, "Id"]}]
+    }
+    assert template_json["Outputs"]["WebAclArn"]["Value"] == {
+        "Fn::If": [inside, {"Fn::GetAtt": [acl_id, "Arn"]}, {"Fn::GetAtt": [custom_id, "Arn"]}]
+    }
+
+
+def test_the_web_acl_creator_may_manage_only_the_stacks_web_acl(template_json: dict[str, Any]) -> None:
+    statements = role_statements(template_json, "webacl")
+    (manage,) = [s for s in statements if "wafv2:CreateWebACL" in s["Action"]]
+
+    assert {a for a in actions_of(statements) if a.startswith("wafv2:")} == {
+        "wafv2:CreateWebACL",
+        "wafv2:GetWebACL",
+        "wafv2:DeleteWebACL",
+        "wafv2:ListWebACLs",
+    }
+    assert "wafv2:UpdateWebACL" not in actions_of(statements)
+    rendered = "".join(p if isinstance(p, str) else "<>" for p in manage["Resource"]["Fn::Join"][1])
+    assert rendered.endswith(":wafv2:us-east-1:<>:global/webacl/<>-session-blocks/*")
 
 
 @pytest.mark.parametrize("handler", ["revoker", "lifter"])
@@ -56,7 +103,10 @@ def test_revocation_functions_may_change_only_the_web_acl_and_the_ledger(
     waf = [s for s in statements if "wafv2:UpdateWebACL" in s["Action"]]
 
     assert {a for a in actions_of(statements) if a.startswith("wafv2:")} == {"wafv2:GetWebACL", "wafv2:UpdateWebACL"}
-    assert waf[0]["Resource"]["Fn::GetAtt"][0].startswith("RevocationWebAcl")
+    assert waf[0]["Resource"]["Fn::If"][1]["Fn::GetAtt"] == [
+        next(iter(resources(template_json, "AWS::WAFv2::WebACL"))),
+        "Arn",
+    ]
     assert "s3:GetObject" not in actions_of(statements)
 
 

@@ -285,18 +285,25 @@ class LocalAws:
         if stack.assets_path is not None:
             self._publish_assets(stack.assets_path)
         cloudformation = self.client("cloudformation")
-        stack_id = cloudformation.create_stack(
-            StackName=stack_name,
-            TemplateBody=template_body,
-            Capabilities=_CAPABILITIES,
-            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in (parameters or {}).items()],
-        )["StackId"]
+        try:
+            stack_id = cloudformation.create_stack(
+                StackName=stack_name,
+                TemplateBody=template_body,
+                Capabilities=_CAPABILITIES,
+                Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in (parameters or {}).items()],
+            )["StackId"]
+        except ClientError as error:
+            # A custom resource that failed leaves the resources that refer to it unresolvable: its reason says why.
+            failures = "; ".join(f"{f.logical_id}: {f.reason}" for f in self.glue.custom_resource_failures)
+            if failures:
+                raise DeploymentError(f"stack {stack_name}: custom resource failed: {failures}") from error
+            raise
         description = self._wait_for_stack(stack_id, started + timeout)
         summaries = cloudformation.describe_stack_resources(StackName=stack_id)["StackResources"]
-        resources = {
-            s["LogicalResourceId"]: s.get("PhysicalResourceId", "") for s in summaries if s["LogicalResourceId"]
-        }
-        types = {s["LogicalResourceId"]: s["ResourceType"] for s in summaries if s["LogicalResourceId"]}
+        # A resource whose condition is false is listed without a logical id: it does not exist.
+        created = [s for s in summaries if s.get("LogicalResourceId")]
+        resources = {s["LogicalResourceId"]: s.get("PhysicalResourceId", "") for s in created}
+        types = {s["LogicalResourceId"]: s["ResourceType"] for s in created}
         deployment = LocalDeployment(
             stack_name=stack_name,
             stack_id=stack_id,
@@ -347,8 +354,10 @@ class LocalAws:
             for destination in asset["destinations"].values():
                 bucket = self._substitute(destination["bucketName"])
                 if bucket not in buckets:
+                    # Outside us-east-1, S3 wants the region as the bucket's location constraint.
+                    where = {} if self.region == "us-east-1" else {"LocationConstraint": self.region}
                     try:
-                        s3.create_bucket(Bucket=bucket)
+                        s3.create_bucket(Bucket=bucket, **({"CreateBucketConfiguration": where} if where else {}))
                     except ClientError as error:
                         if error.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
                             raise

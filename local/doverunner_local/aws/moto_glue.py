@@ -143,13 +143,12 @@ _EXPECTATIONS = (
     _Expectation(
         "moto.cloudformation.responses:CloudFormationResponse.process_cfn_response",
         ("self",),
-        ('"SUCCESS"', "stack.get_custom_resource("),
+        ('"SUCCESS"', "stack.get_custom_resource(", "set_data(outputs)", "stack.verify_readiness()"),
     ),
     _Expectation("moto.cloudformation.models:Stack.get_custom_resource", None, ("self.custom_resources[",)),
-    _Expectation(
-        "moto.cloudformation.models:Stack.create_resources", ("self",), ("self.resource_map.create(", "mark_creation")
-    ),
     _Expectation("moto.cloudformation.models:Stack.verify_readiness", ("self",), ("creation_complete()",)),
+    _Expectation("moto.cloudformation.custom_model:CustomModel.set_data", ("self", "data")),
+    _Expectation("moto.cloudformation.models:cloudformation_backends"),
     _Expectation("moto.cloudformation.parsing:resource_class_from_type", ("resource_type",)),
     _Expectation(
         "moto.s3.models:FakeBucket.create_from_cloudformation_json",
@@ -540,9 +539,8 @@ class MotoGlue:
             isolated_packages=isolated_packages,
         )
         self.custom_resource_failures: list[CustomResourceFailure] = []
-        # Stacks whose CreateStack has created every resource (custom-resource answers wait for it).
-        self._created_stack_ids: set[str] = set()
-        self._stacks_created = threading.Condition()
+        # Custom-resource answers, which a resource's creation waits for.
+        self._answers = threading.Condition()
         # stack id -> logical id -> resource type, for resources that were only given a physical id.
         self.placeholders: dict[str, dict[str, str]] = {}
         self.warnings: list[str] = []
@@ -602,6 +600,10 @@ class MotoGlue:
                 aws_session_token=DUMMY_CREDENTIALS["AWS_SESSION_TOKEN"],
                 config=defaults.merge(config) if config else defaults,
             )
+
+    def failed(self, stack_id: str, logical_id: str) -> bool:
+        """Whether the custom resource answered FAILED."""
+        return any(f.stack_id == stack_id and f.logical_id == logical_id for f in self.custom_resource_failures)
 
     def note_placeholder(self, stack_id: str, logical_id: str, resource_type: str) -> None:
         self.placeholders.setdefault(stack_id, {})[logical_id] = resource_type
@@ -811,13 +813,15 @@ class MotoGlue:
     def _patch_cloudformation(self) -> None:
         import moto.cloudformation.parsing as parsing
         from moto.cloudformation.custom_model import CustomModel
-        from moto.cloudformation.models import Stack
+        from moto.cloudformation.models import cloudformation_backends
         from moto.cloudformation.responses import CloudFormationResponse
 
         glue = self
         original_custom = vars(CustomModel)["create_from_cloudformation_json"].__func__
 
-        # CloudFormation hands custom resources every property as a string; CDK's handlers rely on that.
+        # CloudFormation hands custom resources every property as a string; CDK's handlers rely on that. And it
+        # creates the resources that refer to a custom resource only once it has answered; moto goes on at once, so
+        # a GetAtt of it would resolve to nothing: the creation waits here for the answer (or a failure).
         @functools.wraps(original_custom)
         def create_custom(
             cls: Any,
@@ -830,47 +834,39 @@ class MotoGlue:
             properties = _cloudformation_strings(cloudformation_json["Properties"])
             properties["ServiceToken"] = cloudformation_json["Properties"]["ServiceToken"]
             resource = {**cloudformation_json, "Properties": properties}
-            return original_custom(cls, resource_name, resource, account_id, region_name, **kwargs)
+            created = original_custom(cls, resource_name, resource, account_id, region_name, **kwargs)
+            stack_id, logical_id = str(kwargs.get("StackId")), str(kwargs.get("LogicalId"))
+            with glue._answers:
+                glue._answers.wait_for(
+                    lambda: created.is_created() or glue.failed(stack_id, logical_id),
+                    timeout=CUSTOM_RESOURCE_WAIT_SECONDS,
+                )
+            return created
 
         custom: Any = create_custom
         self._set(CustomModel, "create_from_cloudformation_json", classmethod(custom))
 
         original_response = CloudFormationResponse.process_cfn_response
 
-        original_create_resources = Stack.create_resources
-
-        # moto creates a stack's resources inside CreateStack while a custom resource's function already runs. Its
-        # answer checks every resource of the stack and creates those not created yet: a second time, beside
-        # CreateStack's own loop (a web ACL twice; a custom resource twice, the first one's answer then lost).
-        # The answer waits until CreateStack has created every resource once, as CloudFormation's would.
-        @functools.wraps(original_create_resources)
-        def create_resources(self: Any) -> None:
-            try:
-                original_create_resources(self)
-            finally:
-                with glue._stacks_created:
-                    glue._created_stack_ids.add(self.stack_id)
-                    glue._stacks_created.notify_all()
-
-        self._set(Stack, "create_resources", create_resources)
-
-        # moto ignores a FAILED custom-resource response and leaves the stack in progress forever: record it.
+        # moto's answer handler checks every resource of the stack and creates those not created yet: while
+        # CreateStack waits for this very answer, that would create them a second time beside CreateStack's own
+        # loop. It records the answer (a FAILED one too, which moto ignores) and lets CreateStack go on.
         @functools.wraps(original_response)
         def process_cfn_response(self: Any) -> Any:
-            stack_id = str(self._get_param("StackId"))
-            with glue._stacks_created:
-                # An update's custom resources answer after its create: only the first creation is waited for.
-                glue._stacks_created.wait_for(
-                    lambda: stack_id in glue._created_stack_ids, timeout=CUSTOM_RESOURCE_WAIT_SECONDS
-                )
-            if self._get_param("Status") == "FAILED":
-                failure = CustomResourceFailure(
-                    str(self._get_param("StackId")),
-                    str(self._get_param("LogicalResourceId")),
-                    str(self._get_param("Reason") or "no reason given"),
-                )
-                glue.custom_resource_failures.append(failure)
-            return original_response(self)
+            stack_id, logical_id = str(self._get_param("StackId")), str(self._get_param("LogicalResourceId"))
+            with glue._answers:
+                if self._get_param("Status") == "SUCCESS":
+                    # The stack's own region: moto would take the default one, the response URL naming no host.
+                    _, _, _, region, account, _ = stack_id.split(":", 5)
+                    stack = cloudformation_backends[account][region].get_stack(stack_id)
+                    stack.get_custom_resource(logical_id).set_data(self._get_param("Data"))
+                    if stack.status != "CREATE_IN_PROGRESS":
+                        stack.verify_readiness()
+                else:
+                    reason = str(self._get_param("Reason") or "no reason given")
+                    glue.custom_resource_failures.append(CustomResourceFailure(stack_id, logical_id, reason))
+                glue._answers.notify_all()
+            return 200, {"status": 200}, json.dumps("{}")
 
         self._set(CloudFormationResponse, "process_cfn_response", process_cfn_response)
 

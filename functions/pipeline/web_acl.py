@@ -1,0 +1,138 @@
+"""The stack's CloudFront web ACL when the stack is not in us-east-1.
+
+CloudFront-scope web ACLs exist only in us-east-1, and CloudFormation creates one only from a stack there. A stack
+elsewhere gets its web ACL from this custom resource instead: created in us-east-1 on Create (a retried Create adopts
+the web ACL of the same name), kept on Update, deleted on Delete. The physical id is the web ACL's ARN.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+SCOPE = "CLOUDFRONT"
+WAF_REGION = "us-east-1"
+DELETE_ATTEMPTS = 6
+
+
+class WebAclFailed(Exception):
+    """A failure whose message is the reason CloudFormation shows the operator."""
+
+
+@dataclass(frozen=True)
+class WebAclSpec:
+    name: str
+    description: str
+    metric_name: str
+
+    @classmethod
+    def from_properties(cls, properties: Mapping[str, Any]) -> WebAclSpec:
+        values = {key: str(properties.get(key) or "") for key in ("Name", "Description", "MetricName")}
+        missing = [key for key in ("Name", "MetricName") if not values[key]]
+        if missing:
+            raise WebAclFailed(f"the custom resource has no {', '.join(missing)}")
+        return cls(values["Name"], values["Description"], values["MetricName"])
+
+
+@dataclass(frozen=True)
+class WebAcl:
+    name: str
+    id: str
+    arn: str
+
+    def attributes(self) -> dict[str, str]:
+        return {"Arn": self.arn, "Id": self.id, "Name": self.name}
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def parse_arn(arn: str) -> WebAcl:
+    """arn:aws:wafv2:us-east-1:<account>:global/webacl/<name>/<id>"""
+    parts = arn.split(":")
+    resource = parts[5].split("/") if len(parts) == 6 else []
+    if len(resource) != 4 or resource[:2] != ["global", "webacl"]:
+        raise WebAclFailed(f"not a CloudFront web ACL ARN: {arn!r}")
+    return WebAcl(resource[2], resource[3], arn)
+
+
+class WebAclManager:
+    """`wafv2`: a client for us-east-1, whatever region the stack is in."""
+
+    def __init__(self, wafv2: Any, *, sleep: Callable[[float], None] = time.sleep) -> None:
+        self._waf = wafv2
+        self._sleep = sleep
+
+    def find(self, name: str) -> WebAcl | None:
+        marker: str | None = None
+        while True:
+            page = self._waf.list_web_acls(Scope=SCOPE, Limit=100, **({"NextMarker": marker} if marker else {}))
+            for summary in page.get("WebACLs", []):
+                if summary["Name"] == name:
+                    return WebAcl(summary["Name"], summary["Id"], summary["ARN"])
+            marker = page.get("NextMarker")
+            if not marker or not page.get("WebACLs"):
+                return None
+
+    def create(self, spec: WebAclSpec) -> WebAcl:
+        existing = self.find(spec.name)
+        if existing is not None:
+            return existing
+        request: dict[str, Any] = {
+            "Name": spec.name,
+            "Scope": SCOPE,
+            "DefaultAction": {"Allow": {}},
+            "VisibilityConfig": {
+                "SampledRequestsEnabled": True,
+                "CloudWatchMetricsEnabled": True,
+                "MetricName": spec.metric_name,
+            },
+            "Rules": [],
+        }
+        if spec.description:
+            request["Description"] = spec.description
+        try:
+            summary = self._waf.create_web_acl(**request)["Summary"]
+        except ClientError as exc:
+            if _code(exc) == "WAFDuplicateItemException" and (found := self.find(spec.name)) is not None:
+                return found
+            raise WebAclFailed(f"creating the web ACL {spec.name} in {WAF_REGION} failed: {_code(exc)}") from None
+        return WebAcl(summary["Name"], summary["Id"], summary["ARN"])
+
+    def current(self, arn: str) -> WebAcl:
+        acl = parse_arn(arn)
+        try:
+            self._waf.get_web_acl(Name=acl.name, Id=acl.id, Scope=SCOPE)
+        except ClientError as exc:
+            raise WebAclFailed(f"the web ACL {acl.name} cannot be read: {_code(exc)}") from None
+        return acl
+
+    def delete(self, arn: str) -> None:
+        """Deletes the web ACL; one already gone is a success. Lock conflicts (the revoker writing) are retried."""
+        try:
+            acl = parse_arn(arn)
+        except WebAclFailed:
+            return  # a Create that failed before creating anything
+        for attempt in range(1, DELETE_ATTEMPTS + 1):
+            try:
+                lock = self._waf.get_web_acl(Name=acl.name, Id=acl.id, Scope=SCOPE)["LockToken"]
+                self._waf.delete_web_acl(Name=acl.name, Id=acl.id, Scope=SCOPE, LockToken=lock)
+                return
+            except ClientError as exc:
+                code = _code(exc)
+                if code == "WAFNonexistentItemException":
+                    return
+                if code == "WAFAssociatedItemException":
+                    raise WebAclFailed(
+                        f"the web ACL {acl.name} is still associated with a CloudFront distribution: remove it "
+                        "from the distribution, then delete the stack again"
+                    ) from None
+                if code != "WAFOptimisticLockException" or attempt == DELETE_ATTEMPTS:
+                    raise WebAclFailed(f"deleting the web ACL {acl.name} failed: {code}") from None
+            self._sleep(random.uniform(0, min(5.0, 0.2 * 2**attempt)))
