@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Duration
+from aws_cdk import CustomResource, Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -77,6 +77,21 @@ class PipelineFunction(Construct):
             },
         )
         self.acknowledge_xray()
+
+    def serve_custom_resource(
+        self, scope: Construct, construct_id: str, *, resource_type: str, properties: dict[str, str], timeout: Duration
+    ) -> CustomResource:
+        """A custom resource this function answers itself (no provider framework: no second, Node.js function and
+        role). CloudFormation invokes it asynchronously: never retried, as a retry would run a second create."""
+        self.function.configure_async_invoke(retry_attempts=0)
+        return CustomResource(
+            scope,
+            construct_id,
+            service_token=self.function.function_arn,
+            resource_type=resource_type,
+            properties=properties,
+            service_timeout=timeout,
+        )
 
     def allow_report_writes(self, bucket: s3.IBucket, results_prefix: str) -> None:
         """Writing reports, and only reports: objects under the results prefix."""

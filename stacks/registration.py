@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Aws, CustomResource, Duration, RemovalPolicy, SecretValue
+from aws_cdk import Aws, Duration, RemovalPolicy, SecretValue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
@@ -114,13 +114,10 @@ class TopicRegistrar(Construct):
                 resources=[credentials.secret_arn, publisher.secret.secret_arn],
             )
         )
-        # CloudFormation invokes it asynchronously: a retried create would find its own registration (A4029).
-        self.registrar.function.configure_async_invoke(retry_attempts=0)
-        # The function itself answers CloudFormation: no provider framework (a second, Node.js function and role).
-        self.registration = CustomResource(
+        # A retried create would find its own registration (A4029): serve_custom_resource never retries.
+        self.registration = self.registrar.serve_custom_resource(
             self,
             "Registration",
-            service_token=self.registrar.function.function_arn,
             resource_type="Custom::DoveRunnerTopicRegistration",
             properties={
                 "Name": Aws.STACK_NAME,
@@ -129,6 +126,6 @@ class TopicRegistrar(Construct):
                 # A new key changes it, so the registration is updated with the new key.
                 "PublisherKeySerial": str(settings.publisher_key_serial),
             },
-            service_timeout=Duration.seconds(REGISTRATION_SERVICE_TIMEOUT_SECONDS),
+            timeout=Duration.seconds(REGISTRATION_SERVICE_TIMEOUT_SECONDS),
         )
         self.notification_id = self.registration.get_att_string("NotificationId")

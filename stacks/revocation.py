@@ -11,7 +11,6 @@ from aws_cdk import (
     Aws,
     CfnCondition,
     CfnResource,
-    CustomResource,
     Duration,
     Fn,
     RemovalPolicy,
@@ -251,15 +250,12 @@ class CrossRegionWebAcl(Construct):
             "no resource-level permissions.",
             evidence=("Resource::*", *resource_evidence(self, acls)),
         )
-        # CloudFormation invokes it asynchronously: a retry would run a second create beside the first.
-        self.creator.function.configure_async_invoke(retry_attempts=0)
-        resource = CustomResource(
+        resource = self.creator.serve_custom_resource(
             self,
             "WebAcl",
-            service_token=self.creator.function.function_arn,
             resource_type="Custom::CloudFrontWebAcl",
             properties={"Name": name, "Description": description, "MetricName": metric_name},
-            service_timeout=Duration.seconds(300),
+            timeout=Duration.seconds(300),
         )
         self.arn = resource.get_att_string("Arn")
         self.acl_id = resource.get_att_string("Id")
