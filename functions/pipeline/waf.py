@@ -79,6 +79,7 @@ from urllib.parse import unquote_to_bytes
 
 from botocore.exceptions import ClientError
 
+from pipeline.aws_errors import error_code
 from pipeline.observability import logger
 
 # WCU of the statements this module writes or prices (AWS WAF developer guide).
@@ -478,10 +479,6 @@ def _without_none(value: Any) -> Any:
     return value
 
 
-def _error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
 class SessionBlocker:
     """Blocks, unblocks and lists revoke tokens in one web ACL; safe to run from many callers at once."""
 
@@ -559,7 +556,7 @@ class SessionBlocker:
             try:
                 return self._attempt(add, remove, attempt)
             except ClientError as exc:
-                code = _error_code(exc)
+                code = error_code(exc)
                 if code not in _RETRYABLE:
                     raise
                 if attempt < self._max_attempts:
@@ -583,7 +580,7 @@ class SessionBlocker:
         try:
             self._write(snapshot, layout)
         except ClientError as exc:
-            if _error_code(exc) == "WAFLimitsExceededException" and added:
+            if error_code(exc) == "WAFLimitsExceededException" and added:
                 raise CapacityExceeded(layout.used_wcu, limit, added, len(snapshot.tokens)) from exc
             raise
         return snapshot, attempt, self._capacity(layout.wcu, other_wcu, len(layout.tokens), layout.by_tier)

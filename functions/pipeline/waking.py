@@ -21,6 +21,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from pipeline.aws_errors import error_code
 from pipeline.jobs import JobStore
 from pipeline.observability import logger, metrics
 
@@ -44,7 +45,7 @@ def send_wake(sfn: Any, token: str, *, job_id: str) -> bool:
     try:
         sfn.send_task_success(taskToken=token, output=json.dumps({"woken_by": "notification"}))
     except ClientError as exc:
-        code = str(exc.response.get("Error", {}).get("Code", ""))
+        code = error_code(exc)
         if code in STALE_TOKEN_ERRORS:
             logger.info("the execution no longer waited on this token", extra={"job_id": job_id, "error_code": code})
         else:
@@ -76,7 +77,7 @@ class Waker:
         try:
             marked, token = self._jobs.request_wake(job_id)
         except ClientError as exc:
-            code = str(exc.response.get("Error", {}).get("Code", ""))
+            code = error_code(exc)
             if code in TRANSIENT_DYNAMODB_ERRORS:
                 raise
             logger.error("could not mark the job for waking", extra={"job_id": job_id, "error_code": code})
