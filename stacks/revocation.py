@@ -31,25 +31,25 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
+from pipeline.web_acl import WAF_REGION, WebAclFailed, parse_arn
 from stacks.functions import PipelineFunction
 from stacks.nag import acknowledge, resource_evidence
 from stacks.queues import queue_with_dead_letter_queue
 from stacks.settings import Settings
 from stacks.shared_layer import DoveRunnerClientLayer
 
-WAF_REGION = "us-east-1"  # CloudFront-scope web ACLs exist only there
 REVOKER_TIMEOUT_SECONDS = 60
 
 
 def web_acl_parts(arn: str) -> tuple[str, str]:
     """Name and id of a CloudFront web ACL ARN (arn:aws:wafv2:us-east-1:<account>:global/webacl/<name>/<id>)."""
-    parts = arn.split(":")
-    resource = parts[5].split("/") if len(parts) == 6 else []
-    if len(resource) != 4 or resource[:2] != ["global", "webacl"] or parts[3] != WAF_REGION:
+    try:
+        acl = parse_arn(arn)
+    except WebAclFailed:
         raise ValueError(
             f"context doverunner:webAclArn must be a CloudFront (global) web ACL ARN in us-east-1: {arn!r}"
-        )
-    return resource[2], resource[3]
+        ) from None
+    return acl.name, acl.id
 
 
 class Revocation(Construct):

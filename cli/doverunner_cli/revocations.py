@@ -10,8 +10,7 @@ import boto3
 
 from pipeline.revocation import Ledger, Revoker
 from pipeline.waf import SessionBlocker, WafTarget
-
-WAF_REGION = "us-east-1"
+from pipeline.web_acl import WAF_REGION, parse_arn
 
 
 class StackError(RuntimeError):
@@ -32,9 +31,9 @@ def _outputs(stack: str) -> dict[str, str]:
 
 def _revoker(stack: str, expires_in: int) -> tuple[Revoker, Ledger, SessionBlocker]:
     outputs = _outputs(stack)
-    name, acl_id = outputs["WebAclArn"].split("/")[-2:]
+    acl = parse_arn(outputs["WebAclArn"])
     blocker = SessionBlocker(
-        boto3.client("wafv2", region_name=WAF_REGION), WafTarget(web_acl_name=name, web_acl_id=acl_id)
+        boto3.client("wafv2", region_name=WAF_REGION), WafTarget(web_acl_name=acl.name, web_acl_id=acl.id)
     )
     ledger = Ledger(boto3.resource("dynamodb").Table(outputs["RevocationLedgerTableName"]))
 

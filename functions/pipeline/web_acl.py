@@ -15,6 +15,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from pipeline.aws_errors import error_code
+
 SCOPE = "CLOUDFRONT"
 WAF_REGION = "us-east-1"
 DELETE_ATTEMPTS = 6
@@ -49,15 +51,11 @@ class WebAcl:
         return {"Arn": self.arn, "Id": self.id, "Name": self.name}
 
 
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
 def parse_arn(arn: str) -> WebAcl:
-    """arn:aws:wafv2:us-east-1:<account>:global/webacl/<name>/<id>"""
+    """The name and id in a CloudFront web ACL's ARN: arn:aws:wafv2:us-east-1:<account>:global/webacl/<name>/<id>."""
     parts = arn.split(":")
     resource = parts[5].split("/") if len(parts) == 6 else []
-    if len(resource) != 4 or resource[:2] != ["global", "webacl"]:
+    if len(resource) != 4 or resource[:2] != ["global", "webacl"] or parts[3] != WAF_REGION:
         raise WebAclFailed(f"not a CloudFront web ACL ARN: {arn!r}")
     return WebAcl(resource[2], resource[3], arn)
 
@@ -100,9 +98,9 @@ class WebAclManager:
         try:
             summary = self._waf.create_web_acl(**request)["Summary"]
         except ClientError as exc:
-            if _code(exc) == "WAFDuplicateItemException" and (found := self.find(spec.name)) is not None:
+            if error_code(exc) == "WAFDuplicateItemException" and (found := self.find(spec.name)) is not None:
                 return found
-            raise WebAclFailed(f"creating the web ACL {spec.name} in {WAF_REGION} failed: {_code(exc)}") from None
+            raise WebAclFailed(f"creating the web ACL {spec.name} in {WAF_REGION} failed: {error_code(exc)}") from None
         return WebAcl(summary["Name"], summary["Id"], summary["ARN"])
 
     def current(self, arn: str) -> WebAcl:
@@ -110,7 +108,7 @@ class WebAclManager:
         try:
             self._waf.get_web_acl(Name=acl.name, Id=acl.id, Scope=SCOPE)
         except ClientError as exc:
-            raise WebAclFailed(f"the web ACL {acl.name} cannot be read: {_code(exc)}") from None
+            raise WebAclFailed(f"the web ACL {acl.name} cannot be read: {error_code(exc)}") from None
         return acl
 
     def delete(self, arn: str) -> None:
@@ -125,7 +123,7 @@ class WebAclManager:
                 self._waf.delete_web_acl(Name=acl.name, Id=acl.id, Scope=SCOPE, LockToken=lock)
                 return
             except ClientError as exc:
-                code = _code(exc)
+                code = error_code(exc)
                 if code == "WAFNonexistentItemException":
                     return
                 if code == "WAFAssociatedItemException":

@@ -140,11 +140,12 @@ def _reports(local: LocalPipelineStack, info: dict[str, Any], deadline: float) -
 def _show_blocks(local: LocalPipelineStack, info: dict[str, Any], reports: dict[str, dict[str, Any]]) -> int:
     """The sessions the notifications blocked: the ledger, the web ACL's rule, and what it does to requests."""
     from pipeline.waf import matches, read_rule
+    from pipeline.web_acl import parse_arn
 
-    name, acl_id = str(info["web_acl_arn"]).split("/")[-2:]
-    rules = local.waf_client().get_web_acl(Name=name, Id=acl_id, Scope="CLOUDFRONT")["WebACL"]["Rules"]
+    acl = parse_arn(str(info["web_acl_arn"]))
+    rules = local.waf_client().get_web_acl(Name=acl.name, Id=acl.id, Scope="CLOUDFRONT")["WebACL"]["Rules"]
     ledger = local.client("dynamodb")
-    print(f"\nSessions blocked at the CDN (web ACL {name}):")
+    print(f"\nSessions blocked at the CDN (web ACL {acl.name}):")
     blocked = 0
     for key, report in reports.items():
         revocation = report.get("revocation")

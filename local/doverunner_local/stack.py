@@ -22,11 +22,11 @@ from doverunner_local.aws import LocalAws, LocalDeployment
 from doverunner_local.config import EmulatorConfig
 from doverunner_local.publisher import sns_publisher
 from doverunner_local.server import LocalDoveRunner
+from pipeline.web_acl import WAF_REGION
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STACK_NAME = "DoveRunnerDetection"
 MIB = 1 << 20
-WAF_REGION = "us-east-1"
 
 # Context for the local run: the same app, with waits of seconds instead of minutes so a run takes seconds.
 LOCAL_CONTEXT: dict[str, Any] = {

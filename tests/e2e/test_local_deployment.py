@@ -22,6 +22,7 @@ from doverunner_local.engine import revoke_token_for
 from doverunner_local.samples import write_sample
 from doverunner_local.stack import MIB, LocalPipelineStack
 from pipeline.waf import matches, read_rule, url_safe
+from pipeline.web_acl import parse_arn
 
 
 @pytest.fixture(scope="module")
@@ -171,8 +172,8 @@ def test_every_finished_job_publishes_its_result(local: LocalPipelineStack) -> N
 
 
 def web_acl_rules(local: LocalPipelineStack) -> list[dict[str, Any]]:
-    name, acl_id = local.outputs["WebAclArn"].split("/")[-2:]
-    acl = local.waf_client().get_web_acl(Name=name, Id=acl_id, Scope="CLOUDFRONT")["WebACL"]
+    acl = parse_arn(local.outputs["WebAclArn"])
+    acl = local.waf_client().get_web_acl(Name=acl.name, Id=acl.id, Scope="CLOUDFRONT")["WebACL"]
     return list(acl["Rules"])
 
 

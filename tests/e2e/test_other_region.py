@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 from doverunner_local.samples import write_sample
 from doverunner_local.stack import LocalPipelineStack
 from pipeline.waf import matches, url_safe
+from pipeline.web_acl import parse_arn
 
 REGION = "eu-west-1"
 
@@ -26,8 +27,8 @@ def local() -> Iterator[LocalPipelineStack]:
 
 
 def web_acl(local: LocalPipelineStack) -> dict[str, Any]:
-    name, acl_id = local.outputs["WebAclArn"].split("/")[-2:]
-    return dict(local.waf_client().get_web_acl(Name=name, Id=acl_id, Scope="CLOUDFRONT")["WebACL"])
+    acl = parse_arn(local.outputs["WebAclArn"])
+    return dict(local.waf_client().get_web_acl(Name=acl.name, Id=acl.id, Scope="CLOUDFRONT")["WebACL"])
 
 
 def revocation_in_report(local: LocalPipelineStack, key: str, timeout: float = 60.0) -> dict[str, Any]:
