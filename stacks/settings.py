@@ -37,8 +37,7 @@ class Settings:
     web_acl_arn: str = ""  # an existing CloudFront web ACL; empty: the stack creates one (in us-east-1 only)
     block_seconds: int = 30 * 24 * 3600  # how long a session stays blocked; 0 = for good
     waf_capacity: int = 1500  # the web ACL's WCU limit (1,500 by default, up to 5,000 on request)
-    # Session revocation (topic, revoker, ledger, web ACL). The local run leaves it out for now: moto's
-    # CloudFormation does not yet deploy it reliably (see docs/local-aws.md).
+    # Session revocation (topic, revoker, ledger, web ACL).
     revocation: bool = True
     # An IAM user allowed only to publish to the revocation topic, its keys in a secret for DoveRunner.
     notification_publisher: bool = True

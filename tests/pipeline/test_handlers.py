@@ -5,24 +5,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from lambda_context import FakeContext
 from local_pipeline import REGION, LocalPipeline
 
 from pipeline import config as config_module
 from pipeline import runtime
-
-
-@dataclass
-class FakeContext:
-    function_name: str = "test-function"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:test-function"
-    aws_request_id: str = "request-1"
 
 
 def clear_caches() -> None:

@@ -14,6 +14,7 @@ from typing import Any, cast
 
 import boto3
 import pytest
+from lambda_context import FakeContext
 
 from doverunner import ConfigurationError, DoveRunnerApiError, DoveRunnerClient, TransportError
 from doverunner_local.server import LocalDoveRunner
@@ -235,19 +236,6 @@ def response_url() -> Iterator[ResponseUrl]:
     yield ResponseUrl(f"http://127.0.0.1:{server.server_address[1]}/response?X-Amz-Signature=abc", responses, statuses)
     server.shutdown()
     server.server_close()
-
-
-class FakeContext:
-    function_name = "registrar"
-    memory_limit_in_mb = 256
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:registrar"
-    aws_request_id = "request-1"
-
-    def __init__(self, remaining_seconds: float = 120.0) -> None:
-        self.remaining_seconds = remaining_seconds
-
-    def get_remaining_time_in_millis(self) -> int:
-        return int(self.remaining_seconds * 1000)
 
 
 @dataclass

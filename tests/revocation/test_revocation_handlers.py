@@ -9,6 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
+from lambda_context import FakeContext
 from tables import create_jobs_table, create_ledger_table
 
 from doverunner_local.server import LocalDoveRunner
@@ -17,13 +18,6 @@ from pipeline import runtime
 from pipeline.waf import SessionBlocker, WafTarget, url_safe
 
 REGION = "us-east-1"
-
-
-class FakeContext:
-    function_name = "revoker"
-    memory_limit_in_mb = 256
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:revoker"
-    aws_request_id = "request-1"
 
 
 def clear_caches() -> None:
