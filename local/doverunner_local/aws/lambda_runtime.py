@@ -6,9 +6,16 @@ Lambda API responses. What it emulates, and how:
 - isolation: two functions may both ship a module called `handler` or `pipeline`. Each function gets its own
   module namespace: around every call, the top-level names its zip contains are swapped in and out of
   `sys.modules`, with the code directory first on `sys.path`; so each function keeps its own warm modules.
-- environment: `os.environ` is process-global, so calls are serialized by one lock; during a call it holds the
-  function's variables, the runtime's reserved ones, dummy credentials and `AWS_ENDPOINT_URL` (boto3 in the
-  handler reaches the local AWS); touched variables are restored afterwards.
+- environment: per thread, never the process's. While a runtime exists, `os.environ` (and `os.environb`) is the
+  same object with another class (`_ThreadLocalEnviron`): a thread inside a call reads and writes its call's own
+  copy, which holds the function's variables, the runtime's reserved ones, dummy credentials and
+  `AWS_ENDPOINT_URL` (boto3 in the handler reaches the local AWS) instead of the process's other AWS_* variables;
+  every other thread (moto, event-source pollers, the demo, tests) sees the process's environment, untouched.
+  What a handler sets stays in its call's copy (no putenv) and is gone after the call. boto3's default session
+  is per thread the same way (the function's own inside a call). A thread a handler starts inherits its call's
+  environment and session; a subprocess, C code calling getenv() and a thread started without
+  `threading.Thread` see the process's environment.
+- serialization: calls still run one at a time under one lock, because the `sys.modules` swap is process-wide.
 - dependencies: come from this process's environment (the project's pinned venv), never from layers: the layer
   holds wheels for the Lambda platform (aarch64), which cannot load here.
 - errors: an exception becomes the payload the Python runtime returns (errorMessage, errorType, stackTrace) and the
@@ -180,6 +187,169 @@ class _Namespace:
     handler: Callable[[Any, LambdaContext], Any] | None = None
 
 
+@dataclass
+class _Sandbox:
+    """What a thread inside a call sees instead of the process's state: the call's environment (keys and values
+    encoded as `os.environ` keeps them, so `os.environb` shares it) and the function's warm namespace (whose boto3
+    default session is the thread's)."""
+
+    environ: dict[Any, Any]
+    namespace: _Namespace
+
+
+_THREAD = threading.local()
+
+
+def _current_sandbox() -> _Sandbox | None:
+    sandbox: _Sandbox | None = getattr(_THREAD, "sandbox", None)
+    return sandbox
+
+
+class _ThreadLocalEnviron(os._Environ):  # type: ignore[type-arg]
+    """The class of `os.environ` and `os.environb` while a runtime exists. Every method of `os._Environ` goes
+    through `_data`: here it is the call's environment in a thread inside a call and the process's otherwise. The
+    objects stay the same, so references taken before (`from os import environ`, botocore's) see it too."""
+
+    @property
+    def _data(self) -> Any:
+        sandbox = _current_sandbox()
+        return vars(self)["_data"] if sandbox is None else sandbox.environ
+
+    @_data.setter
+    def _data(self, data: Any) -> None:
+        vars(self)["_data"] = data
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        sandbox = _current_sandbox()
+        if sandbox is None:
+            super().__setitem__(key, value)
+        else:
+            # No putenv: the process's own (C) environment is not the call's.
+            sandbox.environ[self.encodekey(key)] = self.encodevalue(value)
+
+    def __delitem__(self, key: Any) -> None:
+        sandbox = _current_sandbox()
+        if sandbox is None:
+            super().__delitem__(key)
+            return
+        try:
+            del sandbox.environ[self.encodekey(key)]
+        except KeyError:
+            raise KeyError(key) from None
+
+
+class _ThreadLocalBoto3(ModuleType):
+    """The class of the `boto3` module while a runtime exists: `boto3.DEFAULT_SESSION` is the function's own in a
+    thread inside a call, the process's otherwise. (boto3's own functions read the global directly; the runtime
+    replaces the two that do.)"""
+
+    @property
+    def DEFAULT_SESSION(self) -> Any:
+        sandbox = _current_sandbox()
+        return vars(self).get("DEFAULT_SESSION") if sandbox is None else sandbox.namespace.boto3_session
+
+    @DEFAULT_SESSION.setter
+    def DEFAULT_SESSION(self, session: Any) -> None:
+        sandbox = _current_sandbox()
+        if sandbox is None:
+            vars(self)["DEFAULT_SESSION"] = session
+        else:
+            sandbox.namespace.boto3_session = session
+
+
+class _PerThreadProcessState:
+    """Makes the environment and boto3's default session per thread while at least one runtime exists, and puts
+    the process back as it was when the last one closes. A thread started by a thread inside a call inherits its
+    sandbox: a handler's worker threads (custom resources answer within the function's time from one) are part of
+    the same sandbox, as in Lambda."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self._undo: list[Callable[[], None]] = []
+
+    def acquire(self) -> None:
+        with self._lock:
+            if self._users == 0:
+                self._install()
+            self._users += 1
+
+    def release(self) -> None:
+        with self._lock:
+            self._users -= 1
+            if self._users == 0:
+                while self._undo:
+                    self._undo.pop()()
+
+    def _install(self) -> None:
+        environs = [os.environ, *([os.environb] if os.supports_bytes_environ else [])]
+        for environ in environs:
+            if type(environ) is not os._Environ:
+                raise RuntimeError(f"os.environ is a {type(environ).__name__}: cannot make it per thread")
+        for environ in environs:
+            self._swap_class(environ, _ThreadLocalEnviron)
+        self._swap_class(boto3, _ThreadLocalBoto3)
+        original_get = vars(boto3)["_get_default_session"]
+        original_setup = vars(boto3)["setup_default_session"]
+
+        def get_default_session() -> boto3.Session:
+            sandbox = _current_sandbox()
+            if sandbox is None:
+                return original_get()
+            if sandbox.namespace.boto3_session is None:
+                # Created under the call's environment, in the thread that first needs it.
+                sandbox.namespace.boto3_session = boto3.Session()
+            return sandbox.namespace.boto3_session
+
+        def setup_default_session(**kwargs: Any) -> None:
+            sandbox = _current_sandbox()
+            if sandbox is None:
+                original_setup(**kwargs)
+            else:
+                sandbox.namespace.boto3_session = boto3.Session(**kwargs)
+
+        self._replace(boto3, "_get_default_session", get_default_session)
+        self._replace(boto3, "setup_default_session", setup_default_session)
+        original_start = vars(threading.Thread)["start"]
+
+        def start(thread: threading.Thread) -> None:
+            sandbox = _current_sandbox()
+            if sandbox is not None:
+                run = thread.run
+
+                def run_in_sandbox() -> None:
+                    _THREAD.sandbox = sandbox
+                    run()
+
+                thread.run = run_in_sandbox  # type: ignore[method-assign]
+            original_start(thread)
+
+        self._replace(threading.Thread, "start", start)
+
+    def _swap_class(self, target: Any, cls: type) -> None:
+        original = type(target)
+        target.__class__ = cls
+
+        def undo() -> None:
+            target.__class__ = original
+
+        self._undo.append(undo)
+
+    def _replace(self, owner: Any, name: str, value: Any) -> None:
+        original = vars(owner)[name]
+        setattr(owner, name, value)
+
+        def undo() -> None:
+            # Unless someone replaced it after us: theirs stays.
+            if vars(owner).get(name) is value:
+                setattr(owner, name, original)
+
+        self._undo.append(undo)
+
+
+_PER_THREAD = _PerThreadProcessState()
+
+
 class _HandlerError(Exception):
     """A failure of the runtime itself (import, handler lookup, serialization), reported like the real one."""
 
@@ -243,14 +413,20 @@ class InProcessLambdaRuntime:
         self._workdir = tempfile.TemporaryDirectory(prefix="doverunner-lambda-")
         self._code_dirs: dict[str, Path] = {}
         self._namespaces: dict[tuple[str, str], _Namespace] = {}
+        self._closed = False
+        _PER_THREAD.acquire()
 
     def close(self) -> None:
-        """Forgets every warm function and deletes the extracted code."""
+        """Forgets every warm function and deletes the extracted code; the last runtime to close gives the process
+        back its own `os.environ` and boto3 default session."""
         with self._lock:
             self._namespaces.clear()
             self._code_dirs.clear()
             self._workdir.cleanup()
             _forget_host_package_state()
+            if not self._closed:
+                self._closed = True
+                _PER_THREAD.release()
 
     def invoke(self, spec: FunctionSpec, event: Any) -> InvocationResult:
         request_id = str(uuid.uuid4())
@@ -298,7 +474,7 @@ class InProcessLambdaRuntime:
         output: list[str] = []
         try:
             with (
-                self._environment(spec, namespace, log_stream),
+                self._sandbox(spec, namespace, log_stream),
                 self._namespace_active(namespace),
                 _OUTPUT.capture(output),
             ):
@@ -388,32 +564,29 @@ class InProcessLambdaRuntime:
 
     @contextlib.contextmanager
     def _namespace_active(self, namespace: _Namespace) -> Iterator[None]:
-        """Puts the function's own modules, code path and boto3 session in place for the call."""
+        """Puts the function's own modules and code path in place for the call (process-wide: under the lock)."""
         names = namespace.top_level_names
-        stashed = {name: module for name, module in sys.modules.items() if _owned(name, names)}
+        # Iterating a copy (taken at once): other threads import meanwhile.
+        stashed = {name: module for name, module in sys.modules.copy().items() if _owned(name, names)}
         for name in stashed:
             del sys.modules[name]
         sys.modules.update(namespace.modules)
         sys.path.insert(0, str(namespace.code_dir))
         importlib.invalidate_caches()
-        host_session = boto3.DEFAULT_SESSION
-        # A fresh default session per function, created under the function's environment.
-        boto3.DEFAULT_SESSION = namespace.boto3_session
         try:
             yield
         finally:
-            namespace.boto3_session = boto3.DEFAULT_SESSION
-            boto3.DEFAULT_SESSION = host_session
             with contextlib.suppress(ValueError):
                 sys.path.remove(str(namespace.code_dir))
-            namespace.modules = {name: module for name, module in sys.modules.items() if _owned(name, names)}
+            namespace.modules = {name: module for name, module in sys.modules.copy().items() if _owned(name, names)}
             for name in namespace.modules:
                 del sys.modules[name]
             sys.modules.update(stashed)
 
     @contextlib.contextmanager
-    def _environment(self, spec: FunctionSpec, namespace: _Namespace, log_stream: str) -> Iterator[None]:
-        """Sets the function's environment in os.environ and restores every variable it touched."""
+    def _sandbox(self, spec: FunctionSpec, namespace: _Namespace, log_stream: str) -> Iterator[None]:
+        """Gives this thread, for the call, the function's environment and boto3 default session; the process's
+        stay as they are for every other thread."""
         nowhere = str(Path(self._workdir.name) / "no-aws-config")
         values: dict[str, str] = {
             # Reserved variables of the Lambda runtime.
@@ -439,17 +612,15 @@ class InProcessLambdaRuntime:
             "POWERTOOLS_TRACE_DISABLED": "true",
             "AWS_XRAY_SDK_ENABLED": "false",
         }
-        # Other AWS_* variables of this process (AWS_PROFILE, AWS_ENDPOINT_URL_S3, ...) would change what boto3 does.
-        removed = [name for name in os.environ if name.startswith("AWS_") and name not in values]
-        previous = {name: os.environ.get(name) for name in [*values, *removed]}
-        for name in removed:
-            del os.environ[name]
-        os.environ.update(values)
+        environ = os.environ
+        # A copy of the process's environment (dict() of a dict is atomic) without its AWS_* variables
+        # (AWS_PROFILE, AWS_ENDPOINT_URL_S3, AWS_CA_BUNDLE, ...), which would change what boto3 does.
+        aws = environ.encodekey("AWS_")
+        call_environ = {key: value for key, value in dict(vars(environ)["_data"]).items() if not key.startswith(aws)}
+        call_environ.update({environ.encodekey(name): environ.encodevalue(value) for name, value in values.items()})
+        previous = _current_sandbox()
+        _THREAD.sandbox = _Sandbox(call_environ, namespace)
         try:
             yield
         finally:
-            for name, value in previous.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
+            _THREAD.sandbox = previous
