@@ -59,6 +59,8 @@ class DoveRunnerDetectionStack(Stack):
             log_retention=retention,
             bucket=self.ingest.bucket,
             topic_key=topic_key,
+            jobs_table=self.jobs.table,
+            ingest_queue=self.ingest.queue,
         )
         self.ingest.submit.function.add_environment("STATE_MACHINE_ARN", self.tracking.state_machine.state_machine_arn)
         self.revocation = (

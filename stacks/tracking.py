@@ -1,15 +1,19 @@
 """Tracking: one Step Functions execution per job that checks its detection with growing waits until it ends,
 then writes the report and publishes the result. A DoveRunner notification about the detection ends a wait early
-(functions/pipeline/waking.py); the wait's time-out is the fallback."""
+(functions/pipeline/waking.py); the wait's time-out is the fallback. An upload whose answer never came and whose
+detection never appeared is asked for again through the ingest queue. Every step that can fail ends in a report,
+and a report step that fails in a fallback report, so no job stays unfinished."""
 
 from __future__ import annotations
 
 from aws_cdk import Duration
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
@@ -35,8 +39,12 @@ class Tracking(Construct):
         log_retention: logs.RetentionDays,
         bucket: s3.IBucket,
         topic_key: kms.IKey,
+        jobs_table: dynamodb.ITable,
+        ingest_queue: sqs.IQueue,
     ) -> None:
         super().__init__(scope, construct_id)
+        self._jobs_table = jobs_table
+        self._ingest_queue = ingest_queue
         self.results_topic = sns.Topic(
             self,
             "DetectionResultsTopic",
@@ -134,8 +142,13 @@ class Tracking(Construct):
             payload_response_only=True,
             result_path="$.result",
         )
+        report_failed = sfn.Fail(
+            self, "ReportFailed", error="ReportFailed", cause="the report step failed; a fallback report says why"
+        )
+        fallback_report = self._fallback_report(report_failed)
         for task in (report, report_timeout, report_error):
             task.add_retry(errors=TRANSIENT_ERRORS, interval=Duration.seconds(5), max_attempts=4, backoff_rate=2)
+            task.add_catch(fallback_report, result_path="$.report_error")
         failed = sfn.Fail(self, "TrackingFailed", error="TrackingFailed", cause="the detection could not be followed")
         timed_out = sfn.Fail(
             self,
@@ -151,10 +164,26 @@ class Tracking(Construct):
         wait.add_catch(check, errors=["States.Timeout"], result_path=sfn.JsonPath.DISCARD)
         wait.add_catch(fallback, errors=["States.ALL"], result_path=sfn.JsonPath.DISCARD)
         fallback.next(check)
+        upload_again = tasks.SqsSendMessage(
+            self,
+            "RequestUploadAgain",
+            queue=self._ingest_queue,
+            message_body=sfn.TaskInput.from_object(
+                {
+                    "type": "doverunner.resubmit",
+                    "job_id": sfn.JsonPath.string_at("$.job_id"),
+                    "uploads": sfn.JsonPath.number_at("$.check.uploads"),
+                }
+            ),
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        upload_again.add_retry(interval=Duration.seconds(5), max_attempts=4, backoff_rate=2)
+        upload_again.add_catch(report_error, result_path="$.error")
         decide = (
             sfn.Choice(self, "DetectionEnded")
             .when(sfn.Condition.boolean_equals("$.check.terminal", True), report.next(sfn.Succeed(self, "Reported")))
             .when(sfn.Condition.boolean_equals("$.check.timed_out", True), report_timeout.next(timed_out))
+            .when(sfn.Condition.boolean_equals("$.check.resubmit", True), upload_again.next(wait))
             .otherwise(wait.next(check))
         )
         log_group = logs.LogGroup(self, "StateMachineLogs", retention=log_retention)
@@ -184,6 +213,49 @@ class Tracking(Construct):
             ),
         )
         return machine
+
+    def _fallback_report(self, report_failed: sfn.Fail) -> tasks.LambdaInvoke:
+        """When a report step fails: a plain report saying so (built only from what the submit function recorded).
+        When that fails too, the job is marked FAILED straight in DynamoDB, so it never stays unfinished."""
+        fallback = tasks.LambdaInvoke(
+            self,
+            "WriteFallbackReport",
+            lambda_function=self.reporter.function,
+            payload_response_only=True,
+            result_path="$.result",
+        )
+        fallback.add_retry(errors=TRANSIENT_ERRORS, interval=Duration.seconds(5), max_attempts=4, backoff_rate=2)
+        unfinished = ("RECEIVED", "SUBMITTING", "SUBMITTED", "TRACKING")
+        values = {f":s{i}": tasks.DynamoAttributeValue.from_string(state) for i, state in enumerate(unfinished)}
+        record = tasks.DynamoUpdateItem(
+            self,
+            "RecordReportFailure",
+            table=self._jobs_table,
+            key={"job_id": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$.job_id"))},
+            update_expression="SET #state = :failed, #reason = :reason, report_error_cause = :cause",
+            condition_expression="#state IN (" + ", ".join(values) + ")",
+            expression_attribute_names={"#state": "state", "#reason": "reason"},
+            expression_attribute_values={
+                **values,
+                ":failed": tasks.DynamoAttributeValue.from_string("FAILED"),
+                ":reason": tasks.DynamoAttributeValue.from_string(
+                    "the report step and its fallback failed; no report was written (see the execution's history)"
+                ),
+                ":cause": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$.fallback_error.Cause")),
+            },
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        record.add_retry(
+            errors=["DynamoDB.ProvisionedThroughputExceededException", "DynamoDB.ThrottlingException"],
+            interval=Duration.seconds(5),
+            max_attempts=4,
+            backoff_rate=2,
+        )
+        record.add_catch(report_failed, result_path=sfn.JsonPath.DISCARD)
+        fallback.add_catch(record, result_path="$.fallback_error")
+        record.next(report_failed)
+        fallback.next(report_failed)
+        return fallback
 
     def _wait_for_notification(self) -> tasks.LambdaInvoke:
         """The wait between two Checks: ends when a notification sends task success to its token, or times out

@@ -6,9 +6,13 @@ How "exactly one" holds when S3 and SQS deliver more than once, and when a funct
    cannot both call DoveRunner. The DoveRunner title carries the job id, so the detection can be found again.
 3. A delivery that finds the job still SUBMITTING (the previous one died between its DoveRunner call and
    its next write) first looks for a detection with that title through the list API. Found: it is adopted,
-   nothing is sent again. Not found: the previous call never registered one (URL detections register as the
-   API answers; uploads register once stored, long before the message becomes visible again), so it is sent.
-4. Tracking starts as a Step Functions execution named after the job: a repeated start is refused.
+   nothing is sent again. Not found: a URL detection registers as the API answers, so it is sent; an upload
+   registers once stored, so one begun less than `find_upload_seconds` ago is handed to tracking unconfirmed.
+4. An upload whose connection failed after it took the last byte may have registered: the job is tracked
+   unconfirmed; tracking looks for its title and, if nothing appears within `find_upload_seconds`, puts a
+   resubmit request on the ingest queue: the file is uploaded again with a fresh signed URL and the same title,
+   once per request however often the request is delivered (`resubmit`, keyed on the number of uploads).
+5. Tracking starts as a Step Functions execution named after the job: a repeated start is refused.
 """
 
 from __future__ import annotations
@@ -28,7 +32,16 @@ from botocore.exceptions import ClientError
 from doverunner import ConfigurationError, DoveRunnerApiError, DoveRunnerClient, TransportError, service_code
 from doverunner.client import SUPPORTED_EXTENSIONS, file_extension
 from pipeline.config import PipelineConfig
-from pipeline.jobs import FINAL_STATES, JobExists, JobState, JobStore, StateConflict, job_id_for, now_iso
+from pipeline.jobs import (
+    FINAL_STATES,
+    JobExists,
+    JobState,
+    JobStore,
+    StateConflict,
+    job_id_for,
+    now_iso,
+    seconds_since,
+)
 from pipeline.observability import logger, metrics
 from pipeline.reporting import write_report
 
@@ -62,6 +75,18 @@ class SubmitResult:
 
 class RetryLater(Exception):
     """Nothing was decided: the message must come back (and end in the dead-letter queue if it keeps failing)."""
+
+
+RESUBMIT_MESSAGE = "doverunner.resubmit"
+
+
+@dataclass(frozen=True)
+class ResubmitRequest:
+    """Tracking's request to upload a job's file again (a message on the ingest queue): `uploads` is the number
+    of uploads the request was made after, so a repeated request uploads nothing."""
+
+    job_id: str
+    uploads: int
 
 
 def dr_title(title: str, job_id: str) -> str:
@@ -221,7 +246,48 @@ class Submitter:
             )
             self._start_tracking(job)
             return SubmitResult(job["job_id"], JobState.TRACKING.value, "adopted", str(found.detection_id))
+        begun = str(job.get("submitting_at") or "")
+        if job["method"] == "upload" and begun and seconds_since(begun) < self._config.find_upload_seconds:
+            # The interrupted upload may still register: tracking looks for it, and has it uploaded again if not.
+            logger.warning("interrupted upload: tracked unconfirmed until its detection appears or time is up")
+            detail = {"upload_confirmed": False, "submitted_at": begun, "uploads": int(job.get("uploads") or 0) + 1}
+            return self._submitted(job, None, detail)
         logger.warning("interrupted submission left no detection: sending it")
+        return self._call_doverunner(job, client)
+
+    # ---- tracking's request to upload again -------------------------------------------------------------------
+
+    def resubmit(self, request: ResubmitRequest) -> SubmitResult:
+        """Uploads a job's file again: its last upload failed after its last byte and no detection appeared in
+        time (pipeline/tracking.py). A job that moved on since the request (found, ended, uploaded again) is left."""
+        job_id = request.job_id
+        logger.append_keys(job_id=job_id)
+        job = self._jobs.get(job_id)
+        if job is None:
+            raise ValueError(f"resubmit request for an unknown job {job_id}")
+        state = JobState(job["state"])
+        if state in FINAL_STATES or job.get("detection_id"):
+            return SubmitResult(job_id, state.value, "duplicate", "the job has its detection or has ended")
+        if state is JobState.RECEIVED:
+            return self._send(job)
+        if state is JobState.SUBMITTING:
+            return self._recover(job)
+        if int(job.get("uploads") or 0) != request.uploads:
+            return SubmitResult(job_id, state.value, "duplicate", "already uploaded again")
+        client = self._client(job_id)
+        try:
+            job = self._jobs.update(
+                job_id,
+                {"state": JobState.SUBMITTING.value, "submitting_at": now_iso()},
+                expect=(JobState.SUBMITTED, JobState.TRACKING),
+                match={"uploads": request.uploads},
+            )
+        except StateConflict:
+            return SubmitResult(job_id, state.value, "duplicate", "already uploaded again")
+        logger.warning(
+            "uploading again: the last upload's detection never appeared", extra={"uploads": request.uploads}
+        )
+        metrics.add_metric(name="UploadsRepeated", unit="Count", value=1)
         return self._call_doverunner(job, client)
 
     def _client(self, job_id: str) -> DoveRunnerClient:
@@ -261,6 +327,10 @@ class Submitter:
                 raise RetryLater(str(exc)) from exc
             self._release(job_id, str(exc))
             raise RetryLater(str(exc)) from exc
+        return self._submitted(job, detection_id, detail)
+
+    def _submitted(self, job: dict[str, Any], detection_id: int | None, detail: dict[str, Any]) -> SubmitResult:
+        job_id = job["job_id"]
         job = self._jobs.update(
             job_id,
             {"state": JobState.SUBMITTED.value, "detection_id": detection_id, "submitted_at": now_iso(), **detail},
@@ -295,10 +365,17 @@ class Submitter:
             find=False,
         )
         metrics.add_metric(name="UploadedBytes", unit="Bytes", value=int(job["size"]))
-        detail: dict[str, Any] = {"upload_completed_at": now_iso()}
-        if receipt.complete:
-            detail["sha256"] = hasher.hexdigest()
-        return None, detail
+        confirmed = receipt.complete is True
+        if not confirmed:
+            logger.warning("the upload's connection failed after its last byte: tracked unconfirmed")
+            metrics.add_metric(name="UploadsUnconfirmed", unit="Count", value=1)
+        # Every byte was read (and hashed) whether or not DoveRunner's answer arrived.
+        return None, {
+            "upload_completed_at": now_iso(),
+            "sha256": hasher.hexdigest(),
+            "upload_confirmed": confirmed,
+            "uploads": int(job.get("uploads") or 0) + 1,
+        }
 
     @staticmethod
     def _version(job: dict[str, Any]) -> dict[str, str]:
@@ -370,6 +447,17 @@ class _HashingReader:
 
     def seekable(self) -> bool:
         return False
+
+
+def requests_from_message(body: Any) -> list[S3ObjectRef | ResubmitRequest]:
+    """What an ingest-queue message asks for: the objects of an S3 event notification, or tracking's request to
+    upload a job's file again. Anything else is an error."""
+    if isinstance(body, dict) and body.get("type") == RESUBMIT_MESSAGE:
+        job_id, uploads = body.get("job_id"), body.get("uploads")
+        if not isinstance(job_id, str) or not job_id or not isinstance(uploads, int) or isinstance(uploads, bool):
+            raise ValueError("a resubmit request needs a job_id and the number of uploads it was made after")
+        return [ResubmitRequest(job_id, uploads)]
+    return list(refs_from_message(body))
 
 
 def refs_from_message(body: Any) -> list[S3ObjectRef]:

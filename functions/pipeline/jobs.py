@@ -25,8 +25,14 @@ class JobState(StrEnum):
 FINAL_STATES = frozenset({JobState.REJECTED, JobState.COMPLETED, JobState.FAILED, JobState.TIMED_OUT})
 
 
-def now_iso() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+def now_iso(at: datetime | None = None) -> str:
+    return (at or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def seconds_since(stamp: str, now: datetime | None = None) -> float:
+    """Seconds from a `now_iso()` stamp to `now` (default: the current time)."""
+    moment = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return ((now or datetime.now(UTC)) - moment).total_seconds()
 
 
 def job_id_for(bucket: str, key: str, version: str) -> str:
@@ -109,8 +115,10 @@ class JobStore:
         *,
         expect: tuple[JobState, ...] = (),
         history: dict[str, Any] | None = None,
+        match: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Sets fields (and `state` when given); only from the `expect`ed states if any are named."""
+        """Sets fields (and `state` when given); only from the `expect`ed states if any are named, and only while
+        the fields in `match` hold those values."""
         values = {**fields, "updated_at": now_iso()}
         names = {f"#f{i}": name for i, name in enumerate(values)}
         attrs = {f":v{i}": _dynamo(value) for i, value in enumerate(values.values())}
@@ -127,18 +135,23 @@ class JobStore:
             "ExpressionAttributeValues": attrs,
             "ReturnValues": "ALL_NEW",
         }
+        conditions = ["attribute_exists(job_id)"]
         if expect:
             names["#state"] = "state"
             for i, state in enumerate(expect):
                 attrs[f":s{i}"] = state.value
-            kwargs["ConditionExpression"] = "#state IN (" + ", ".join(f":s{i}" for i in range(len(expect))) + ")"
-        else:
-            kwargs["ConditionExpression"] = "attribute_exists(job_id)"
+            conditions.append("#state IN (" + ", ".join(f":s{i}" for i in range(len(expect))) + ")")
+        for i, (name, value) in enumerate((match or {}).items()):
+            names[f"#m{i}"] = name
+            attrs[f":m{i}"] = _dynamo(value)
+            conditions.append(f"#m{i} = :m{i}")
+        kwargs["ConditionExpression"] = " AND ".join(conditions)
         try:
             return dict(_plain(self._table.update_item(**kwargs)["Attributes"]))
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise StateConflict(f"job {job_id} is not in {[s.value for s in expect] or 'the table'}") from None
+                wanted = [s.value for s in expect] or "the table"
+                raise StateConflict(f"job {job_id} is not in {wanted}" + (f" with {match}" if match else "")) from None
             raise
 
     # ---- waking a waiting execution (pipeline/waking.py) ----------------------------------------------------

@@ -7,10 +7,28 @@ from typing import Any
 
 from doverunner import describe_error
 from pipeline.config import PipelineConfig
-from pipeline.jobs import JobState, JobStore, StateConflict, now_iso
+from pipeline.jobs import FINAL_STATES, JobState, JobStore, StateConflict, now_iso
 from pipeline.observability import logger, metrics
 
 REPORT_VERSION = "1"
+UNFINISHED_STATES = tuple(state for state in JobState if state not in FINAL_STATES)
+# What a fallback report keeps of the job: plain values the submit function wrote, nothing a later step added.
+FALLBACK_FIELDS = (
+    "job_id",
+    "bucket",
+    "key",
+    "version_id",
+    "size",
+    "etag",
+    "sha256",
+    "title",
+    "dr_title",
+    "service",
+    "method",
+    "detection_id",
+    "created_at",
+    "submitted_at",
+)
 
 
 def report_key(results_prefix: str, key: str) -> str:
@@ -122,9 +140,17 @@ def finish(
     if record_error:
         fields["error"] = pipeline_error
     try:
-        jobs.update(job_id, fields, expect=(JobState.TRACKING, JobState.SUBMITTED))
+        jobs.update(job_id, fields, expect=UNFINISHED_STATES)
     except StateConflict:
         logger.warning("job already finished; report rewritten", extra={"job_id": job_id})
+    return _publish(job, state, report, sns=sns, config=config)
+
+
+def _publish(
+    job: dict[str, Any], state: JobState, report: dict[str, Any], *, sns: Any, config: PipelineConfig
+) -> dict[str, Any]:
+    job_id = job["job_id"]
+    key = report["report_key"]
     summary = {
         "type": "doverunner.detection.finished",
         "job_id": job_id,
@@ -152,3 +178,42 @@ def finish(
     if report["watermark_found"]:
         metrics.add_metric(name="WatermarksFound", unit="Count", value=1)
     return summary
+
+
+def finish_after_failure(
+    job_id: str, error: dict[str, Any], *, jobs: JobStore, s3: Any, sns: Any, config: PipelineConfig
+) -> dict[str, Any]:
+    """The report step failed with `error` (a Step Functions Catch's). A job it had already finished keeps its report
+    and state, the failure noted; any other gets a plain report built only from what the submit function recorded,
+    with the failure as its error, and ends FAILED. Publishing the result is attempted, never required."""
+    job = jobs.require(job_id)
+    failure = _pipeline_error(error) or {"message": "unknown"}
+    if JobState(job["state"]) in FINAL_STATES and job.get("report_key"):
+        jobs.update(job_id, {"report_error": failure})
+        logger.error("the report step failed after the report was written", extra={"error": failure})
+        return {"job_id": job_id, "state": job["state"], "report": {"bucket": job["bucket"], "key": job["report_key"]}}
+    plain = {name: job.get(name) for name in FALLBACK_FIELDS}
+    plain["error"] = failure
+    reason = f"the report step failed: {failure['message']}"
+    report = write_report(s3, config.results_prefix, plain, JobState.FAILED, reason)
+    fields = {
+        "state": JobState.FAILED.value,
+        "reason": reason,
+        "report_error": failure,
+        "report_key": report["report_key"],
+        "finished_at": report["times"]["finished_at"],
+    }
+    try:
+        jobs.update(job_id, fields, expect=UNFINISHED_STATES)
+    except StateConflict:
+        logger.warning("job already finished; fallback report written", extra={"job_id": job_id})
+    logger.error("the report step failed: fallback report written", extra={"error": failure})
+    try:
+        return _publish(plain, JobState.FAILED, report, sns=sns, config=config)
+    except Exception:  # the report and the job's state are what must not be lost
+        logger.exception("publishing the fallback result failed")
+        return {
+            "job_id": job_id,
+            "state": JobState.FAILED.value,
+            "report": {"bucket": job["bucket"], "key": report["report_key"]},
+        }

@@ -7,18 +7,20 @@ from typing import Any
 
 from doverunner import Detection, DoveRunnerClient, describe_status
 from pipeline.config import PipelineConfig
-from pipeline.jobs import JobStore, now_iso
+from pipeline.jobs import FINAL_STATES, JobStore, now_iso, seconds_since
 from pipeline.observability import logger
+
+# Uploads of one job whose answer never came, before the job is reported as timed out.
+MAX_UPLOADS = 3
+
+
+class JobEnded(Exception):
+    """The job reached a final state outside tracking; the state machine writes its failure report."""
 
 
 def next_wait(attempt: int, config: PipelineConfig) -> int:
     """Waits grow from the initial wait by `wait_growth` per check, up to the cap."""
     return int(min(config.max_wait_seconds, config.initial_wait_seconds * config.wait_growth**attempt))
-
-
-def _seconds_since(stamp: str, now: datetime) -> float:
-    moment = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-    return (now - moment).total_seconds()
 
 
 def detection_fields(detection: Detection) -> dict[str, Any]:
@@ -55,13 +57,18 @@ def check(
     moment = now or datetime.now(UTC)
     # Before DoveRunner is asked: a notification from now on wakes the next wait (pipeline/waking.py).
     job = jobs.begin_check(job_id)
+    if job["state"] in FINAL_STATES:
+        # Ended outside tracking: DoveRunner refused an upload made again. The failure report says why.
+        raise JobEnded(f"the job ended {job['state']} while tracked: {job.get('reason') or 'no reason recorded'}")
     attempt = int(previous.get("attempt") or 0)
-    elapsed = _seconds_since(job.get("submitted_at") or job["created_at"], moment)
+    elapsed = seconds_since(job.get("submitted_at") or job["created_at"], moment)
     result: dict[str, Any] = {
         "attempt": attempt + 1,
         "wait_seconds": next_wait(attempt, config),
         "terminal": False,
         "timed_out": False,
+        "resubmit": False,
+        "uploads": int(job.get("uploads") or 0),
         "detection_id": previous.get("detection_id") or job.get("detection_id"),
     }
     if elapsed > config.max_tracking_seconds:
@@ -70,14 +77,14 @@ def check(
     if not result["detection_id"]:
         found = _find(job, client)
         if found is None:
+            fields: dict[str, Any] = {"checks": attempt + 1, "last_check_at": now_iso()}
             if elapsed > config.find_upload_seconds:
-                reason = (
-                    "the uploaded file's detection did not appear in DoveRunner's list "
-                    f"within {config.find_upload_seconds}s"
-                )
-                result.update(timed_out=True, reason=reason)
-            else:
-                jobs.update(job_id, {"checks": attempt + 1, "last_check_at": now_iso()})
+                outcome = _not_found(job, config, moment)
+                if outcome.get("resubmit"):
+                    fields.update(resubmit_requested_at=now_iso(moment), resubmit_requested_after=result["uploads"])
+                result.update(outcome)
+            if not result["timed_out"]:
+                jobs.update(job_id, fields)
             return result
         result["detection_id"] = found.detection_id
         logger.info("found the upload's detection", extra={"detection_id": found.detection_id})
@@ -98,6 +105,36 @@ def check(
     jobs.update(job_id, fields, history=history)
     result.update(terminal=detection.is_terminal, detect_status=detection.detect_status)
     return result
+
+
+def _not_found(job: dict[str, Any], config: PipelineConfig, now: datetime) -> dict[str, Any]:
+    """No detection appeared within `find_upload_seconds`. An upload that DoveRunner confirmed and never registered
+    is reported; one whose answer never came was most likely never stored: it is uploaded again, a few times.
+    A request to upload again is made once per `find_upload_seconds` (a lost request is made again; the submit
+    function uploads once per number of uploads, however often it is asked)."""
+    uploads = int(job.get("uploads") or 1)
+    within = f"within {config.find_upload_seconds}s"
+    asked = job.get("resubmit_requested_at")
+    if (
+        job.get("upload_confirmed") is False
+        and asked
+        and job.get("resubmit_requested_after") == uploads
+        and seconds_since(str(asked), now) <= config.find_upload_seconds
+    ):
+        return {}  # asked already: the upload is under way
+    if job.get("upload_confirmed") is not False:
+        return {
+            "timed_out": True,
+            "reason": f"the uploaded file's detection did not appear in DoveRunner's list {within}",
+        }
+    if uploads >= MAX_UPLOADS:
+        reason = (
+            f"{uploads} uploads failed after their last byte and no detection appeared {within} of any: "
+            "DoveRunner's storage is not taking the file"
+        )
+        return {"timed_out": True, "reason": reason}
+    logger.warning("no detection appeared for an unconfirmed upload: uploading again", extra={"uploads": uploads})
+    return {"resubmit": True}
 
 
 def _find(job: dict[str, Any], client: DoveRunnerClient) -> Detection | None:

@@ -1,4 +1,5 @@
-"""The state machine's last step: the report next to the input, the job's final state, the result event."""
+"""The state machine's last step: the report next to the input, the job's final state, the result event; and the
+fallback report when that step failed."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pipeline import runtime
 from pipeline.config import config
 from pipeline.jobs import step_input
 from pipeline.observability import logger, metrics, tracer
-from pipeline.reporting import finish
+from pipeline.reporting import finish, finish_after_failure
 
 
 @logger.inject_lambda_context
@@ -19,6 +20,12 @@ from pipeline.reporting import finish
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     job_id, check = step_input(event, "Report")
     logger.append_keys(job_id=job_id)
+    report_error = event.get("report_error")
+    if isinstance(report_error, dict):
+        # The report step itself failed: the fallback report.
+        return finish_after_failure(
+            job_id, report_error, jobs=runtime.jobs(), s3=runtime.s3(), sns=runtime.sns(), config=config()
+        )
     error = event.get("error") if isinstance(event.get("error"), dict) else None
     outcome = "error" if error else ("timed_out" if check.get("timed_out") else "terminal")
     reason = str(check.get("reason") or "")

@@ -1,4 +1,5 @@
-"""S3 object-created events from the ingest queue -> one DoveRunner detection per object version."""
+"""S3 object-created events from the ingest queue -> one DoveRunner detection per object version; tracking's
+requests to upload a file again come the same way."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pipeline import runtime
 from pipeline.config import config
-from pipeline.ingest import Submitter, refs_from_message
+from pipeline.ingest import ResubmitRequest, Submitter, requests_from_message
 from pipeline.observability import logger, metrics, tracer
 
 processor = BatchProcessor(event_type=EventType.SQS)
@@ -25,7 +26,10 @@ def record_handler(record: SQSRecord) -> list[dict[str, str]]:
         client_factory=runtime.doverunner_client,
         config=config(),
     )
-    results = [submitter.submit(ref).as_dict() for ref in refs_from_message(record.json_body)]
+    results = [
+        (submitter.resubmit(request) if isinstance(request, ResubmitRequest) else submitter.submit(request)).as_dict()
+        for request in requests_from_message(record.json_body)
+    ]
     logger.info("message processed", extra={"message_id": record.message_id, "results": results})
     return results
 

@@ -7,6 +7,7 @@ with the guide's code, so the server answers exactly what DoveRunner would.
 from __future__ import annotations
 
 import base64
+import collections
 import hashlib
 import hmac
 import json
@@ -217,6 +218,8 @@ class Emulator:
             self.notifications: dict[int, NotificationRecord] = {}
             self.uploads: dict[str, UploadSlot] = {}
             self.requests_seen: list[dict[str, Any]] = []
+            # Every request by operation (requests_seen keeps only the last 1,000); "injected": the faults answered.
+            self.request_counts: collections.Counter[str] = collections.Counter()
             self.deliveries: list[dict[str, Any]] = []
             self.token_generation = 0
             self._next_id = 1000
@@ -249,6 +252,9 @@ class Emulator:
         with self._lock:
             self.requests_seen.append(entry)
             del self.requests_seen[:-1000]
+            self.request_counts[str(entry.get("operation") or entry.get("path") or "?")] += 1
+            if entry.get("injected"):
+                self.request_counts["injected"] += 1
 
     # ---- tokens -------------------------------------------------------------------------------------------
 

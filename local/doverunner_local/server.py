@@ -301,6 +301,17 @@ class Handler(BaseHTTPRequestHandler):
             received += len(chunk)
             inspector.feed(chunk)
             if reset_at is not None and received >= reset_at:
+                self.emulator.record_request(
+                    {
+                        "method": "PUT",
+                        "path": "/upload",
+                        "operation": "upload-reset",
+                        "status": 0,
+                        "bytes": received,
+                        "injected": True,
+                        "at": datetime.now(UTC).isoformat(),
+                    }
+                )
                 raise _Reset()
         if received < length:
             self.close_connection = True  # the client went away: nothing is stored, nothing registered

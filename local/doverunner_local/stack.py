@@ -34,7 +34,8 @@ LOCAL_CONTEXT: dict[str, Any] = {
     "doverunner:maxWaitSeconds": 2,
     "doverunner:waitGrowth": 1.5,
     "doverunner:maxTrackingSeconds": 300,
-    "doverunner:findUploadSeconds": 60,
+    # The local DoveRunner lists an upload's detection as the upload ends: an unanswered upload is repeated in 10 s.
+    "doverunner:findUploadSeconds": 10,
     # Small enough that the demo shows the URL-detection path with an 8 MiB file (a real account: 5 GiB).
     "doverunner:urlDetectionThresholdBytes": 8 * MIB,
     # The ingest queue's visibility timeout is six times this: a failed message comes back in 12 s, not 90 min.

@@ -149,6 +149,38 @@ def test_tracker_and_reporter_handlers_follow_a_job_to_its_report(
     assert summary["report"]["key"] == "results/inbox/movie.mp4.json"
 
 
+def test_submit_handler_uploads_again_on_trackings_request_from_the_queue(
+    lambda_env: str, pipeline: LocalPipeline, video_bytes: Callable[..., bytes]
+) -> None:
+    from submit.handler import lambda_handler as submit
+
+    pipeline.local.config.faults.next_upload_resets = 1  # the connection took every byte, no answer came
+    submit(sqs_event(pipeline.s3_event(pipeline.put("inbox/again.mp4", video_bytes()))), FakeContext())
+    (job,) = pipeline.dynamodb.Table(pipeline.config.jobs_table).scan()["Items"]
+
+    response = submit(sqs_event({"type": "doverunner.resubmit", "job_id": job["job_id"], "uploads": 1}), FakeContext())
+
+    assert response == {"batchItemFailures": []}
+    assert pipeline.jobs.require(job["job_id"])["uploads"] == 2
+    assert len(pipeline.local.emulator.detections) == 1
+
+
+def test_reporter_handler_writes_the_fallback_report_when_the_report_step_failed(
+    lambda_env: str, pipeline: LocalPipeline, video_bytes: Callable[..., bytes]
+) -> None:
+    from reporter.handler import lambda_handler as report
+    from submit.handler import lambda_handler as submit
+
+    submit(sqs_event(pipeline.s3_event(pipeline.put("inbox/movie.mp4", video_bytes()))), FakeContext())
+    (job,) = pipeline.dynamodb.Table(pipeline.config.jobs_table).scan()["Items"]
+    failure = {"Error": "KeyError", "Cause": json.dumps({"errorMessage": "'history'", "errorType": "KeyError"})}
+
+    summary = report({"job_id": job["job_id"], "check": {}, "report_error": failure}, FakeContext())
+
+    assert summary["state"] == "FAILED"
+    assert pipeline.jobs.require(job["job_id"])["reason"] == "the report step failed: 'history'"
+
+
 def test_waiter_handler_keeps_the_task_token_on_the_job(
     lambda_env: str, pipeline: LocalPipeline, video_bytes: Callable[..., bytes]
 ) -> None:

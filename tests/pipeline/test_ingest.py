@@ -66,6 +66,50 @@ def test_new_version_of_the_same_key_is_a_new_job(pipeline: LocalPipeline, video
     assert detection_requests(pipeline) == ["upload", "upload"]
 
 
+def test_events_of_two_versions_out_of_order_each_submit_their_own_bytes(
+    pipeline: LocalPipeline, video_bytes: Callable[..., bytes]
+) -> None:
+    old_body, new_body = video_bytes(), video_bytes(size=70_000)
+    old_ref = pipeline.put("inbox/order.mp4", old_body)
+    new_ref = pipeline.put("inbox/order.mp4", new_body)
+
+    newer = pipeline.submitter().submit(new_ref)
+    older = pipeline.submitter().submit(old_ref)
+
+    assert pipeline.jobs.require(older.job_id)["sha256"] == hashlib.sha256(old_body).hexdigest()
+    assert pipeline.jobs.require(newer.job_id)["sha256"] == hashlib.sha256(new_body).hexdigest()
+    assert detection_requests(pipeline) == ["upload", "upload"]
+
+
+def test_object_deleted_after_its_drop_is_still_submitted_from_its_version(
+    pipeline: LocalPipeline, video_bytes: Callable[..., bytes]
+) -> None:
+    # Given a drop whose key was deleted (a delete marker) before its event was processed
+    body = video_bytes()
+    ref = pipeline.put("inbox/deleted-later.mp4", body)
+    pipeline.s3.delete_object(Bucket=ref.bucket, Key=ref.key)
+
+    result = pipeline.submitter().submit(ref)
+
+    # Then the version that was dropped is what DoveRunner gets
+    assert result.action == "submitted"
+    assert pipeline.jobs.require(result.job_id)["sha256"] == hashlib.sha256(body).hexdigest()
+
+
+def test_version_deleted_for_good_before_processing_is_rejected_with_a_report(
+    pipeline: LocalPipeline, video_bytes: Callable[..., bytes]
+) -> None:
+    ref = pipeline.put("inbox/purged.mp4", video_bytes())
+    pipeline.s3.delete_object(Bucket=ref.bucket, Key=ref.key, VersionId=ref.version_id)
+
+    result = pipeline.submitter().submit(ref)
+
+    report = json.loads(pipeline.s3.get_object(Bucket=ref.bucket, Key="results/inbox/purged.mp4.json")["Body"].read())
+    assert (result.state, report["state"]) == ("REJECTED", "REJECTED")
+    assert "no longer exists" in report["reason"]
+    assert detection_requests(pipeline) == []
+
+
 @pytest.mark.parametrize("key", ["inbox/clip.avi", "inbox/noextension", "inbox/movie.mp4.txt"])
 def test_unsupported_file_is_rejected_without_a_doverunner_call(pipeline: LocalPipeline, key: str) -> None:
     result = pipeline.submitter().submit(pipeline.put(key, b"\x00" * 100))

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from local_pipeline import LocalPipeline
 
 from pipeline.jobs import JobState
-from pipeline.reporting import finish
+from pipeline.reporting import finish, finish_after_failure
 from pipeline.tracking import check, next_wait
 
 
@@ -187,3 +187,68 @@ def test_pipeline_error_report_explains_a_doverunner_code_in_the_cause(
     job = pipeline.jobs.require(job_id)
     assert job["state"] == "FAILED"
     assert job["error"]["error_code"] == "A4009"
+
+
+def report_step_error(message: str) -> dict[str, str]:
+    """What a Step Functions Catch puts in `$.report_error` when the report function raised."""
+    return {"Error": "TypeError", "Cause": json.dumps({"errorMessage": message, "errorType": "TypeError"})}
+
+
+def test_failed_report_step_leaves_a_plain_report_with_the_error_and_the_job_failed(
+    pipeline: LocalPipeline, video_bytes: Callable[..., bytes]
+) -> None:
+    # Given a tracked job whose report step failed
+    job_id = submitted(pipeline, video_bytes(), key="inbox/unreportable.mp4")
+    error = report_step_error("Object of type Binary is not JSON serializable")
+
+    # When the fallback runs
+    summary = finish_after_failure(
+        job_id, error, jobs=pipeline.jobs, s3=pipeline.s3, sns=pipeline.sns, config=pipeline.config
+    )
+
+    # Then the report says what failed, the job is FAILED, and the result is published
+    report = json.loads(
+        pipeline.s3.get_object(Bucket=pipeline.bucket, Key="results/inbox/unreportable.mp4.json")["Body"].read()
+    )
+    job = pipeline.jobs.require(job_id)
+    assert (report["state"], report["job_id"]) == ("FAILED", job_id)
+    assert report["reason"] == "the report step failed: Object of type Binary is not JSON serializable"
+    assert report["error"]["error_type"] == "TypeError"
+    assert report["input"]["key"] == "inbox/unreportable.mp4"
+    assert (job["state"], job["report_key"]) == ("FAILED", "results/inbox/unreportable.mp4.json")
+    assert pipeline.results() == [summary]
+
+
+def test_report_step_that_failed_after_finishing_the_job_keeps_its_report(
+    pipeline: LocalPipeline, video_bytes: Callable[..., bytes]
+) -> None:
+    job_id = submitted(pipeline, video_bytes(mark="0000000000000001"), key="inbox/reported.mp4")
+    follow(pipeline, job_id)
+    finish(job_id, "terminal", jobs=pipeline.jobs, s3=pipeline.s3, sns=pipeline.sns, config=pipeline.config)
+
+    finish_after_failure(
+        job_id,
+        report_step_error("publishing failed"),
+        jobs=pipeline.jobs,
+        s3=pipeline.s3,
+        sns=pipeline.sns,
+        config=pipeline.config,
+    )
+
+    report = json.loads(
+        pipeline.s3.get_object(Bucket=pipeline.bucket, Key="results/inbox/reported.mp4.json")["Body"].read()
+    )
+    job = pipeline.jobs.require(job_id)
+    assert (report["state"], report["watermark_found"]) == ("COMPLETED", True)
+    assert (job["state"], job["report_error"]["message"]) == ("COMPLETED", "publishing failed")
+
+
+def test_report_of_a_job_back_to_received_for_an_upload_again_finishes_it(
+    pipeline: LocalPipeline, video_bytes: Callable[..., bytes]
+) -> None:
+    job_id = submitted(pipeline, video_bytes())
+    pipeline.jobs.update(job_id, {"state": JobState.RECEIVED.value})
+
+    finish(job_id, "timed_out", jobs=pipeline.jobs, s3=pipeline.s3, sns=pipeline.sns, config=pipeline.config)
+
+    assert pipeline.jobs.require(job_id)["state"] == "TIMED_OUT"

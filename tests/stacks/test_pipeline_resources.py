@@ -181,6 +181,7 @@ def test_state_machine_checks_then_waits_a_growing_time_until_the_detection_ends
     assert [(c["Variable"], c["Next"]) for c in choices] == [
         ("$.check.terminal", "WriteReport"),
         ("$.check.timed_out", "WriteTimeoutReport"),
+        ("$.check.resubmit", "RequestUploadAgain"),
     ]
     assert states["DetectionEnded"]["Default"] == "WaitForNotification"
     assert states["WaitForNotification"]["TimeoutSecondsPath"] == "$.check.wait_seconds"
@@ -244,6 +245,68 @@ def test_state_machine_ends_a_timeout_and_an_error_in_fail_states_after_reportin
     assert states["WriteFailureReport"]["Next"] == "TrackingFailed"
     assert states["WriteReport"]["Next"] == "Reported"
     assert {states[s]["Type"] for s in ("TrackingTimedOut", "TrackingFailed")} == {"Fail"}
+
+
+def test_every_task_state_catches_every_error(template_json: dict[str, Any]) -> None:
+    states = state_machine(template_json)["States"]
+
+    tasks = {name: state for name, state in states.items() if state["Type"] == "Task"}
+    uncaught = [name for name, state in tasks.items() if not any(
+        "States.ALL" in catch["ErrorEquals"] for catch in state.get("Catch", [])
+    )]  # fmt: skip
+    assert len(tasks) == 8
+    assert uncaught == []
+
+
+def test_a_failing_report_step_gets_a_fallback_report_then_a_direct_record(template_json: dict[str, Any]) -> None:
+    states = state_machine(template_json)["States"]
+
+    for report in ("WriteReport", "WriteTimeoutReport", "WriteFailureReport"):
+        assert [(c["ErrorEquals"], c["Next"], c["ResultPath"]) for c in states[report]["Catch"]] == [
+            (["States.ALL"], "WriteFallbackReport", "$.report_error")
+        ]
+    assert states["WriteFallbackReport"]["Next"] == "ReportFailed"
+    assert states["WriteFallbackReport"]["Catch"][0]["Next"] == "RecordReportFailure"
+    record = states["RecordReportFailure"]
+    assert record["Resource"].endswith(":states:::dynamodb:updateItem")
+    assert record["Parameters"]["ExpressionAttributeValues"][":failed"] == {"S": "FAILED"}
+    assert "#state IN" in record["Parameters"]["ConditionExpression"]
+    assert record["Next"] == "ReportFailed"
+    assert states["ReportFailed"]["Type"] == "Fail"
+
+
+def test_an_unconfirmed_upload_is_asked_again_through_the_ingest_queue_then_waited_for(
+    template_json: dict[str, Any],
+) -> None:
+    request = state_machine(template_json)["States"]["RequestUploadAgain"]
+
+    assert request["Resource"].endswith(":states:::sqs:sendMessage")
+    assert request["Parameters"]["MessageBody"] == {
+        "type": "doverunner.resubmit",
+        "job_id.$": "$.job_id",
+        "uploads.$": "$.check.uploads",
+    }
+    assert request["Next"] == "WaitForNotification"
+    assert request["Catch"][0]["Next"] == "WriteFailureReport"
+
+
+def test_check_outlasts_doverunner_down_for_ten_minutes(template_json: dict[str, Any]) -> None:
+    (retry,) = state_machine(template_json)["States"]["CheckDetection"]["Retry"]
+
+    waits = [retry["IntervalSeconds"] * retry["BackoffRate"] ** n for n in range(retry["MaxAttempts"])]
+
+    assert sum(waits) > 600
+
+
+def test_a_submission_outlasts_doverunner_down_for_ten_minutes(template_json: dict[str, Any]) -> None:
+    queue = next(
+        q["Properties"]
+        for k, q in resources(template_json, "AWS::SQS::Queue").items()
+        if k.startswith("IngestIngestQueue")
+    )
+
+    # the message comes back after each visibility timeout until it has been received maxReceiveCount times
+    assert queue["VisibilityTimeout"] * queue["RedrivePolicy"]["maxReceiveCount"] > 600
 
 
 def test_check_retries_when_doverunner_is_unreachable(template_json: dict[str, Any]) -> None:
@@ -316,3 +379,22 @@ def test_a_dashboard_shows_the_pipeline(template: Template) -> None:
 )  # fmt: skip
 def test_what_an_operator_needs_is_a_stack_output(template: Template, output: str) -> None:
     template.has_output(output, {"Value": Match.any_value()})
+
+
+def test_state_machine_may_only_send_to_the_ingest_queue_and_update_jobs(template_json: dict[str, Any]) -> None:
+    (machine,) = resources(template_json, "AWS::StepFunctions::StateMachine").values()
+    role = machine["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+    statements = [
+        statement
+        for policy in resources(template_json, "AWS::IAM::Policy").values()
+        if {"Ref": role} in policy["Properties"].get("Roles", [])
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    (queue_id,) = [k for k in resources(template_json, "AWS::SQS::Queue") if k.startswith("IngestIngestQueue")]
+    (jobs_id,) = [k for k in resources(template_json, "AWS::DynamoDB::Table") if k.startswith("JobsTable")]
+
+    (send,) = [s for s in statements if s["Action"] == "sqs:SendMessage"]
+    (update,) = [s for s in statements if s["Action"] == "dynamodb:UpdateItem"]
+    assert send["Resource"] == {"Fn::GetAtt": [queue_id, "Arn"]}
+    # the table's ARN, built from its name
+    assert update["Resource"]["Fn::Join"][1][-2:] == [":table/", {"Ref": jobs_id}]

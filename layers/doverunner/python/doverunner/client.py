@@ -69,7 +69,11 @@ def file_extension(name: str) -> str:
 class _SizedBody:
     """A body of known length, sent in 1 MiB chunks: requests gives it a Content-Length (a signed S3 PUT refuses
     chunked bodies) and iterates it, so memory stays flat whatever the size. It has no `read` on purpose: with
-    one, urllib3 would pull 16 KiB at a time, which is slow from a network source such as an S3 body."""
+    one, urllib3 would pull 16 KiB at a time, which is slow from a network source such as an S3 body.
+
+    `sent` counts the bytes the connection took: urllib3 asks for the next chunk only once its `sendall` of the
+    previous one returned. Until every byte was taken, the server cannot have the whole file, so the upload
+    cannot have registered a detection (`complete` stays False)."""
 
     CHUNK = 1 << 20
 
@@ -77,20 +81,27 @@ class _SizedBody:
         self._stream = stream
         self._size = size
         self._progress = progress
+        self.read_bytes = 0
         self.sent = 0
 
     def __len__(self) -> int:
         return self._size
 
+    @property
+    def complete(self) -> bool:
+        return self.sent >= self._size
+
     def __iter__(self) -> Iterator[bytes]:
-        while self.sent < self._size:
-            chunk = self._stream.read(min(self.CHUNK, self._size - self.sent))
+        while self.read_bytes < self._size:
+            chunk = self._stream.read(min(self.CHUNK, self._size - self.read_bytes))
             if not chunk:
                 return
-            self.sent += len(chunk)
+            self.read_bytes += len(chunk)
+            yield chunk
+            # Resumed: the connection took the chunk.
+            self.sent = self.read_bytes
             if self._progress:
                 self._progress(self.sent, self._size)
-            yield chunk
 
 
 class DoveRunnerClient:
@@ -202,7 +213,8 @@ class DoveRunnerClient:
         raise TransportError(
             f"DoveRunner {operation}: HTTP {response.status_code} with a body that is not the API's JSON",
             status=response.status_code,
-            maybe_processed=response.status_code < 500,
+            # A 429 refused the call; a 5xx here is a gateway's page, not the API's answer.
+            maybe_processed=response.status_code < 500 and response.status_code != 429,
         )
 
     # ---- auth -----------------------------------------------------------------------------------------------
@@ -291,7 +303,9 @@ class DoveRunnerClient:
                 attempts=1,
             )
         except TransportError as exc:
-            exc.maybe_processed = body.sent >= size
+            # Decided by what the connection took, not by what DoveRunner's storage answered: a failure before the
+            # last byte was taken cannot have registered a detection; one after it may have.
+            exc.maybe_processed = body.complete
             raise
         if not response.ok:
             raise TransportError(
@@ -300,9 +314,9 @@ class DoveRunnerClient:
                 status=response.status_code,
                 maybe_processed=False,
             )
-        if body.sent != size:
+        if body.read_bytes != size:
             raise TransportError(
-                f"DoveRunner upload: the source ended after {body.sent} of {size} bytes",
+                f"DoveRunner upload: the source ended after {body.read_bytes} of {size} bytes",
                 maybe_processed=False,
             )
         return body.sent
@@ -326,25 +340,45 @@ class DoveRunnerClient:
 
         `source` is a stream, or a function that opens one (called again for each attempt, e.g. an S3 body).
         The title gets a random suffix (unless `make_unique` is False) because the upload API returns no
-        detection id. An upload that failed before its last byte was sent cannot have registered a detection,
-        so it is repeated with a fresh URL when the source can be read again; one that failed after may have,
-        so the detection is looked for (`find`) instead of uploading twice, and `UploadReceipt.complete` is None.
+        detection id. An upload that failed before the connection took its last byte cannot have registered a
+        detection, so it is repeated with a fresh URL when the source can be read again. One that failed after may
+        have: with `find`, its detection is looked for during `find_timeout` and, only if none appeared, the file
+        is uploaded again with a fresh URL; without `find`, the receipt says so (`complete` None) and the caller
+        decides (the pipeline looks for it while tracking, and uploads again after a bounded time).
         """
         ext = extension.lower().lstrip(".")
         final_title = unique_title(title) if make_unique else title
         opener, repeatable = _opener(source)
         for attempt in range(1, attempts + 1):
-            ticket = self.request_upload_url(final_title, ext, demo=demo, service=service)
+            try:
+                ticket = self.request_upload_url(final_title, ext, demo=demo, service=service)
+            except TransportError as exc:
+                exc.maybe_processed = False  # issuing a signed URL registers nothing
+                raise
             stream = opener()
             try:
                 self.upload(ticket, stream, size, progress=progress)
                 break
             except (TransportError, UploadExpiredError) as exc:
+                last = not repeatable or attempt == attempts
                 if getattr(exc, "maybe_processed", False):
-                    log.warning("DoveRunner upload: failed after the last byte; it may have registered")
-                    found = self._find(final_title, service, find, find_timeout)
-                    return UploadReceipt(final_title, size, found, complete=None)
-                if not repeatable or attempt == attempts:
+                    log.warning("DoveRunner upload: the connection failed after its last byte; it may have registered")
+                    if not find:
+                        return UploadReceipt(final_title, size, None, complete=None)
+                    try:
+                        found = self.find_detection_by_title(final_title, service=service, timeout=find_timeout)
+                    except DetectionNotFoundError:
+                        if last:
+                            raise
+                        log.warning(
+                            "no detection appeared within %.0fs: uploading again (attempt %d of %d)",
+                            find_timeout,
+                            attempt + 1,
+                            attempts,
+                        )
+                        continue
+                    return UploadReceipt(final_title, size, found)
+                if last:
                     raise
                 log.warning("%s; uploading again (attempt %d of %d)", exc, attempt + 1, attempts)
         return UploadReceipt(final_title, size, self._find(final_title, service, find, find_timeout))

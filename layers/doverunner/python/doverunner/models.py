@@ -146,8 +146,8 @@ class UploadTicket:
 class UploadReceipt:
     """A finished upload. The upload API returns no detection id: it is found by the (unique) title.
 
-    `complete` is True when DoveRunner accepted every byte, None when the connection failed after the last
-    byte was sent (the upload may or may not have registered a detection).
+    `complete` is True when DoveRunner accepted every byte (or its detection was found), None when the connection
+    failed after it took the last byte and nothing was found yet (the upload may or may not have registered).
     """
 
     title: str

@@ -1,0 +1,187 @@
+"""An upload whose answer never came: tracked, looked for, uploaded again after a bounded time; never lost, never
+detected twice."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from local_pipeline import LocalPipeline
+
+from pipeline.ingest import ResubmitRequest, requests_from_message
+from pipeline.jobs import JobState, job_id_for, now_iso
+from pipeline.tracking import JobEnded, check
+
+BOUND = 1800  # the pipeline fixture's find_upload_seconds
+
+
+def uploads_seen(pipeline: LocalPipeline) -> list[int]:
+    """Every complete upload the local DoveRunner received: the detection it registered."""
+    return [r["detection_id"] for r in pipeline.local.emulator.requests_seen if r.get("operation") == "upload"]
+
+
+def reset_upload(pipeline: LocalPipeline, video_bytes: Callable[..., bytes], key: str = "inbox/reset.mp4") -> str:
+    """A job whose one-chunk upload the server reset halfway, after the connection had taken every byte."""
+    pipeline.local.config.faults.next_upload_resets = 1
+    return pipeline.submitter().submit(pipeline.put(key, video_bytes(size=600 * 1024))).job_id
+
+
+def check_at(pipeline: LocalPipeline, job_id: str, seconds_after_upload: float) -> dict[str, Any]:
+    submitted = datetime.strptime(pipeline.jobs.require(job_id)["submitted_at"], "%Y-%m-%dT%H:%M:%S.%fZ")
+    moment = submitted.replace(tzinfo=UTC) + timedelta(seconds=seconds_after_upload)
+    return check(job_id, {}, jobs=pipeline.jobs, client=pipeline.client, config=pipeline.config, now=moment)
+
+
+def test_upload_reset_after_its_last_byte_is_tracked_unconfirmed(
+    pipeline: LocalPipeline, video_bytes: Callable[..., bytes]
+) -> None:
+    job_id = reset_upload(pipeline, video_bytes)
+
+    job = pipeline.jobs.require(job_id)
+    assert (job["state"], job["upload_confirmed"], job["uploads"]) == ("TRACKING", False, 1)
+    assert uploads_seen(pipeline) == []
+
+
+def test_unconfirmed_upload_is_looked_for_until_the_bound(
+    pipeline: LocalPipeline, video_bytes: Callable[..., bytes]
+) -> None:
+    job_id = reset_upload(pipeline, video_bytes)
+
+    state = check_at(pipeline, job_id, BOUND - 1)
+
+    assert (state["resubmit"], state["timed_out"], state["terminal"]) == (False, False, False)
+
+
+def test_unconfirmed_upload_without_a_detection_after_the_bound_is_asked_again_once(
+    pipeline: LocalPipeline, video_bytes: Callable[..., bytes]
+) -> None:
+    job_id = reset_upload(pipeline, video_bytes)
+
+    first = check_at(pipeline, job_id, BOUND + 1)
+    second = check_at(pipeline, job_id, BOUND + 60)
+
+    assert (first["resubmit"], first["uploads"]) == (True, 1)
+    assert second["resubmit"] is False  # the request is under way
+    assert pipeline.jobs.require(job_id)["resubmit_requested_after"] == 1
+
+
+def test_a_request_lost_for_a_whole_bound_is_made_again(
+    pipeline: LocalPipeline, video_bytes: Callable[..., bytes]
+) -> None:
+    job_id = reset_upload(pipeline, video_bytes)
+    asked_long_ago = (datetime.now(UTC) - timedelta(seconds=2 * BOUND)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    pipeline.jobs.update(job_id, {"resubmit_requested_at": asked_long_ago, "resubmit_requested_after": 1})
+
+    state = check_at(pipeline, job_id, 3 * BOUND)
+
+    assert state["resubmit"] is True
+
+
+def test_resubmit_request_uploads_again_and_the_detection_is_found(
+    pipeline: LocalPipeline, video_bytes: Callable[..., bytes]
+) -> None:
+    job_id = reset_upload(pipeline, video_bytes)
+
+    result = pipeline.submitter().resubmit(ResubmitRequest(job_id, 1))
+    state = check_at(pipeline, job_id, 1)
+
+    job = pipeline.jobs.require(job_id)
+    assert result.action == "submitted"
+    assert (job["state"], job["upload_confirmed"], job["uploads"]) == ("TRACKING", True, 2)
+    assert state["detection_id"] == uploads_seen(pipeline)[0]
+    assert len(uploads_seen(pipeline)) == 1
+
+
+def test_resubmit_request_delivered_three_times_uploads_once(
+    pipeline: LocalPipeline, video_bytes: Callable[..., bytes]
+) -> None:
+    job_id = reset_upload(pipeline, video_bytes)
+
+    actions = [pipeline.submitter().resubmit(ResubmitRequest(job_id, 1)).action for _ in range(3)]
+
+    assert actions == ["submitted", "duplicate", "duplicate"]
+    assert len(uploads_seen(pipeline)) == 1
+
+
+def test_resubmit_request_for_a_job_whose_detection_was_found_uploads_nothing(
+    pipeline: LocalPipeline, video_bytes: Callable[..., bytes]
+) -> None:
+    job_id = pipeline.submitter().submit(pipeline.put("inbox/fine.mp4", video_bytes())).job_id
+    check_at(pipeline, job_id, 1)
+
+    result = pipeline.submitter().resubmit(ResubmitRequest(job_id, 1))
+
+    assert result.action == "duplicate"
+    assert len(uploads_seen(pipeline)) == 1
+
+
+def test_three_unconfirmed_uploads_end_timed_out_with_the_reason(
+    pipeline: LocalPipeline, video_bytes: Callable[..., bytes]
+) -> None:
+    job_id = reset_upload(pipeline, video_bytes)
+    for uploads in (1, 2):
+        pipeline.local.config.faults.next_upload_resets = 1
+        pipeline.submitter().resubmit(ResubmitRequest(job_id, uploads))
+
+    state = check_at(pipeline, job_id, BOUND + 1)
+
+    assert (state["timed_out"], state["resubmit"]) == (True, False)
+    assert "3 uploads failed after their last byte" in state["reason"]
+    assert uploads_seen(pipeline) == []
+
+
+def test_confirmed_upload_whose_detection_never_appears_times_out_without_uploading_again(
+    pipeline: LocalPipeline, video_bytes: Callable[..., bytes]
+) -> None:
+    job_id = pipeline.submitter().submit(pipeline.put("inbox/lost-by-doverunner.mp4", video_bytes())).job_id
+    pipeline.jobs.update(job_id, {"dr_title": "a title DoveRunner never registered"})
+
+    state = check_at(pipeline, job_id, BOUND + 1)
+
+    assert (state["timed_out"], state["resubmit"]) == (True, False)
+    assert "did not appear" in state["reason"]
+
+
+def test_interrupted_upload_begun_recently_is_tracked_not_sent_again(
+    pipeline: LocalPipeline, video_bytes: Callable[..., bytes]
+) -> None:
+    # Given a delivery that claimed the job and died during its upload, a minute ago
+    ref = pipeline.put("inbox/died-uploading.mp4", video_bytes())
+    job_id = job_id_for(ref.bucket, ref.key, ref.version)
+    pipeline.submitter().submit(ref)
+    pipeline.local.emulator.reset()  # as if DoveRunner never stored it
+    pipeline.jobs.update(job_id, {"state": JobState.SUBMITTING.value, "detection_id": None, "submitting_at": now_iso()})
+
+    # When the message comes back
+    result = pipeline.submitter().submit(ref)
+
+    # Then it is tracked unconfirmed: the upload may still register, so nothing is sent now
+    job = pipeline.jobs.require(job_id)
+    assert result.action == "submitted"
+    assert (job["state"], job["upload_confirmed"]) == ("TRACKING", False)
+    assert uploads_seen(pipeline) == []
+
+
+def test_check_of_a_job_that_ended_outside_tracking_fails_so_its_report_is_written(
+    pipeline: LocalPipeline, video_bytes: Callable[..., bytes]
+) -> None:
+    job_id = reset_upload(pipeline, video_bytes)
+    pipeline.local.config.detection_quota = 0
+    pipeline.submitter().resubmit(ResubmitRequest(job_id, 1))  # DoveRunner refuses it: A4019
+
+    with pytest.raises(JobEnded, match="FAILED"):
+        check_at(pipeline, job_id, 1)
+
+
+def test_resubmit_message_is_read_from_the_ingest_queue() -> None:
+    body = {"type": "doverunner.resubmit", "job_id": "job-1", "uploads": 2}
+
+    assert requests_from_message(body) == [ResubmitRequest("job-1", 2)]
+
+
+@pytest.mark.parametrize("body", [{"type": "doverunner.resubmit"}, {"type": "doverunner.resubmit", "job_id": "j"}])
+def test_resubmit_message_without_its_fields_is_an_error(body: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="job_id and the number of uploads"):
+        requests_from_message(body)
