@@ -100,3 +100,16 @@ def test_closed_local_aws_leaves_nothing_for_the_next_one_in_the_process() -> No
 
     with LocalAws() as second:
         assert second.client("s3").list_buckets()["Buckets"] == []
+
+
+def test_checker_names_the_s3_internal_the_one_event_per_request_patch_relies_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from moto.s3.models import S3Backend
+
+    def complete_multipart_upload(self: Any, bucket_name: str, multipart_id: str, body: Any) -> None:
+        """A moto that completes uploads without PutObject: the glue would drop nothing, or the wrong event."""
+
+    monkeypatch.setattr(S3Backend, "complete_multipart_upload", complete_multipart_upload)
+    with pytest.raises(MotoGlueError, match=r"(?s)S3Backend\.complete_multipart_upload: code no longer contains"):
+        check_moto_internals()

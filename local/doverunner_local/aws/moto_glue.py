@@ -10,7 +10,10 @@ Patches (each `_patch_*` method says why, in a line):
   them inside the caller's request, which deadlocks when a handler publishes to a topic another function is
   subscribed to).
 - SNS -> Lambda events carry the real topic, subscription, message id and attributes (moto sends fixed values).
-- S3 event keys keep their slashes, as AWS sends them.
+- S3 event records are shaped as AWS's: the new version's id, a sequencer, the requester, the request ids, the bucket
+  owner, and the key form-encoded with its slashes kept (moto sends none of these, and encodes the slashes); and a
+  request notifies its own event only (moto adds ObjectCreated:Put to CompleteMultipartUpload, and ObjectTagging:Put
+  to PutObject, CompleteMultipartUpload and a CopyObject that replaces the tags).
 - Ref on a layer version is its ARN (moto returns its Python object).
 - SQS event source mappings are polled by `event_sources.SqsPoller`, not delivered inline by moto.
 - CloudFormation: custom resources get string-typed properties and can report failure; state machines land in
@@ -22,6 +25,7 @@ Patches (each `_patch_*` method says why, in a line):
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import importlib
@@ -29,7 +33,9 @@ import inspect
 import json
 import logging
 import os
+import secrets
 import threading
+import time
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping
@@ -132,9 +138,36 @@ _EXPECTATIONS = (
     _Expectation(
         "moto.s3.notifications:_invoke_awslambda", ("account_id", "event_body", "fn_arn", "region_name"), ("invoke(",)
     ),
-    _Expectation("moto.s3.notifications:send_event", None, ("_invoke_awslambda(",)),
-    _Expectation("moto.s3.notifications:_get_s3_event", None, ("quote_plus(key.name)",)),
-    _Expectation("moto.s3.notifications:quote_plus"),
+    _Expectation(
+        "moto.s3.notifications:send_event",
+        ("account_id", "event_name", "bucket", "key"),
+        (
+            "_get_s3_event(event_name, bucket, key, notification.id)",
+            "_invoke_awslambda(",
+            "_send_sqs_message(",
+            "_send_sns_message(",
+        ),
+    ),
+    _Expectation("moto.s3.notifications:_get_s3_event", ("event_name", "bucket", "key", "notification_id")),
+    # The models send every event through the module attribute, which the glue replaces.
+    _Expectation("moto.s3.models:notifications"),
+    _Expectation(
+        "moto.s3.models:S3Backend.put_object", None, ("notifications.send_event(", 'if bucket.is_versioned else "null"')
+    ),
+    _Expectation("moto.s3.models:S3Backend.copy_object", None, ("notifications.send_event(",)),
+    _Expectation("moto.s3.models:S3Backend.put_object_tagging", None, ("notifications.send_event(",)),
+    _Expectation(
+        "moto.s3.models:S3Backend.complete_multipart_upload",
+        ("self", "bucket_name", "multipart_id", "body"),
+        ("self.put_object(", "self.put_object_tagging(", "OBJECT_CREATED_COMPLETE_MULTIPART_UPLOAD_EVENT"),
+    ),
+    _Expectation("moto.s3.responses:S3Response.put_object", ("self",), ("self.backend.put_object_tagging(",)),
+    _Expectation("moto.s3.responses:S3Response.copy_object", ("self",), ("self.backend.copy_object(",)),
+    _Expectation("moto.s3.models:FakeKey.version_id"),
+    _Expectation("moto.s3.models:FakeKey.etag"),
+    _Expectation("moto.s3.models:FakeKey.size"),
+    _Expectation("moto.s3.models:FakeDeleteMarker.version_id"),
+    _Expectation("moto.s3.models:FakeBucket.arn"),
     _Expectation(
         "moto.cloudformation.custom_model:CustomModel.create_from_cloudformation_json",
         ("resource_name", "cloudformation_json", "account_id", "region_name", "kwargs"),
@@ -548,6 +581,8 @@ class MotoGlue:
         self._threads: set[threading.Thread] = set()
         self._threads_lock = threading.Lock()
         self._sns_delivery = threading.local()
+        # The S3 request being served on this thread: the event it notifies (`only`) and its ids (`event`).
+        self._s3_request = threading.local()
         # Its own session: boto3's default one is swapped per function while a handler runs.
         self._session = boto3.session.Session()
         self._session_lock = threading.Lock()
@@ -790,8 +825,64 @@ class MotoGlue:
             glue.dispatch(lambda: original(account_id, event_body, fn_arn, region_name), "s3-lambda")
 
         self._set(moto.s3.notifications, "_invoke_awslambda", invoke_awslambda)
-        # S3 event keys are form-encoded ("a b+c" -> "a+b%2Bc") but keep their slashes; moto encodes those too.
-        self._set(moto.s3.notifications, "quote_plus", functools.partial(urllib.parse.quote_plus, safe="/"))
+
+        from moto.s3.models import S3Backend
+        from moto.s3.notifications import S3NotificationEvent
+        from moto.s3.responses import S3Response
+
+        original_send = moto.s3.notifications.send_event
+        request = self._s3_request
+
+        # One event is one request in AWS: its records (one per matching configuration, whatever the destination)
+        # share the time, sequencer and request ids. And a request notifies its own event only.
+        @functools.wraps(original_send)
+        def send_event(account_id: str, event_name: Any, bucket: Any, key: Any) -> None:
+            only = getattr(request, "only", None)
+            if only is not None and event_name != only:
+                log.debug("S3 %s on %s/%s not notified: the request is %s", event_name, bucket.name, key.name, only)
+                return
+            request.event = _S3Event.new(bucket.arn)
+            try:
+                original_send(account_id, event_name, bucket, key)
+            finally:
+                request.event = None
+
+        # moto's records lack the version id, sequencer, requester, request ids and bucket owner, and encode the
+        # key's slashes; the submit function keys jobs on the version id (on the ETag and sequencer without one).
+        def get_s3_event(event_name: Any, bucket: Any, key: Any, notification_id: str) -> dict[str, Any]:
+            event = getattr(request, "event", None) or _S3Event.new(bucket.arn)
+            return {
+                "Records": [
+                    _s3_event_record(str(getattr(event_name, "value", event_name)), bucket, key, notification_id, event)
+                ]
+            }
+
+        self._set(moto.s3.notifications, "send_event", send_event)
+        self._set(moto.s3.notifications, "_get_s3_event", get_s3_event)
+
+        def only_notifying(owner: Any, name: str, event: S3NotificationEvent) -> None:
+            original = getattr(owner, name)
+
+            @functools.wraps(original)
+            def notifying_its_own_event_only(*args: Any, **kwargs: Any) -> Any:
+                outer = getattr(request, "only", None)
+                request.only = event
+                try:
+                    return original(*args, **kwargs)
+                finally:
+                    request.only = outer
+
+            self._set(owner, name, notifying_its_own_event_only)
+
+        # moto's PutObject (and CopyObject replacing the tags) sets the object's tags through PutObjectTagging, which
+        # notifies ObjectTagging:Put, with no tags too; its CompleteMultipartUpload stores the object with PutObject,
+        # which notifies ObjectCreated:Put (and ObjectTagging:Put) before ObjectCreated:CompleteMultipartUpload. AWS
+        # notifies one event per request.
+        only_notifying(S3Response, "put_object", S3NotificationEvent.OBJECT_CREATED_PUT_EVENT)
+        only_notifying(S3Response, "copy_object", S3NotificationEvent.OBJECT_CREATED_COPY_EVENT)
+        only_notifying(
+            S3Backend, "complete_multipart_upload", S3NotificationEvent.OBJECT_CREATED_COMPLETE_MULTIPART_UPLOAD_EVENT
+        )
 
     def _patch_wafv2(self) -> None:
         from moto.wafv2.models import WAFV2Backend
@@ -947,6 +1038,96 @@ class MotoGlue:
         with urllib.request.urlopen(request, timeout=30) as reply:  # noqa: S310
             reply.read()
         return InvocationResult(spec.name, "", b"null", False, 0.0, warning)
+
+
+class _S3Sequencer:
+    """S3's `sequencer`: hex strings of equal length that increase with each event on a key. Here they increase per
+    bucket, over the whole process (so across local AWSs too): the time in nanoseconds, or one more than the last."""
+
+    WIDTH = 18  # as AWS's, e.g. 0055AED6DCD90281E5
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last: dict[str, int] = {}
+
+    def next(self, bucket_arn: str) -> str:
+        with self._lock:
+            value = max(time.time_ns(), self._last.get(bucket_arn, 0) + 1)
+            self._last[bucket_arn] = value
+        return f"{value:0{self.WIDTH}X}"
+
+
+_S3_SEQUENCER = _S3Sequencer()
+
+
+@dataclass(frozen=True)
+class _S3Event:
+    """What the records of one S3 event share, whatever configuration or destination they are sent for."""
+
+    time: str
+    sequencer: str
+    request_id: str
+    host_id: str
+
+    @classmethod
+    def new(cls, bucket_arn: str) -> _S3Event:
+        return cls(
+            time=datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            sequencer=_S3_SEQUENCER.next(bucket_arn),
+            request_id=secrets.token_hex(8).upper(),
+            host_id=base64.b64encode(secrets.token_bytes(48)).decode(),
+        )
+
+
+def _s3_principal_id(account_id: str, prefix: str = "A", length: int = 14) -> str:
+    """An AWS-shaped principal id, stable per account (moto's S3 backend does not know the caller)."""
+    digest = base64.b32encode(hashlib.sha256(f"{prefix}{account_id}".encode()).digest()).decode()
+    return (prefix + digest)[:length]
+
+
+def _s3_event_key(name: str) -> str:
+    """S3 event keys are form-encoded ("a b+c" -> "a+b%2Bc", UTF-8 percent-encoded) but keep their slashes."""
+    return urllib.parse.quote_plus(name, safe="/")
+
+
+def _s3_event_record(event_name: str, bucket: Any, key: Any, configuration_id: str, event: _S3Event) -> dict[str, Any]:
+    """One record of an S3 event notification, as AWS sends it (notification-content-structure in the S3 guide).
+
+    The object has a size and an ETag for creations and restores, an ETag alone for tag and ACL changes (event
+    version 2.3), neither for removals; a version id when the bucket has versioning, enabled or suspended ("null"
+    for an object written while it is suspended), none when it never had; a sequencer except for tag and ACL changes.
+    """
+    name = event_name.removeprefix("s3:")
+    tags_or_acl = name.startswith(("ObjectTagging:", "ObjectAcl:"))
+    obj: dict[str, Any] = {"key": _s3_event_key(key.name)}
+    if name.startswith(("ObjectCreated:", "ObjectRestore:")):
+        obj["size"] = key.size
+    if name.startswith(("ObjectCreated:", "ObjectRestore:")) or tags_or_acl:
+        obj["eTag"] = key.etag.replace('"', "")
+    if bucket.versioning_status:
+        obj["versionId"] = str(key.version_id)
+    if not tags_or_acl:
+        obj["sequencer"] = event.sequencer
+    return {
+        "eventVersion": "2.3" if tags_or_acl else "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": bucket.region_name,
+        "eventTime": event.time,
+        "eventName": name,
+        "userIdentity": {"principalId": "AWS:" + _s3_principal_id(bucket.account_id, "AIDA", 21)},
+        "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+        "responseElements": {"x-amz-request-id": event.request_id, "x-amz-id-2": event.host_id},
+        "s3": {
+            "s3SchemaVersion": "1.0",
+            "configurationId": configuration_id,
+            "bucket": {
+                "name": bucket.name,
+                "ownerIdentity": {"principalId": _s3_principal_id(bucket.account_id)},
+                "arn": bucket.arn,
+            },
+            "object": obj,
+        },
+    }
 
 
 def _layer_version_arn(layer_version: Any) -> str:
