@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
 CDK := npx --yes aws-cdk@2.1148.1
 
-.PHONY: setup demo test lint typecheck bench synth deploy clean
+.PHONY: setup demo test lint typecheck bench bench-burst synth deploy clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ test: lint typecheck
 
 bench: setup
 	$(BIN)/python bench/upload_memory.py
+
+bench-burst: setup
+	$(BIN)/python bench/burst.py
 
 synth: setup
 	$(CDK) synth --quiet

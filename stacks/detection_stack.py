@@ -95,6 +95,8 @@ class DoveRunnerDetectionStack(Stack):
         self.tracking.allow_wake_tokens(self.jobs.table.table_arn)
         if self.revocation is not None:
             self.tracking.allow_waking(self.revocation.revoker)
+        # An upload made again on tracking's request: its execution checks at once.
+        self.tracking.allow_waking(self.ingest.submit)
 
         self.observability = Observability(self, "Observability", topic_key=topic_key, alarm_email=settings.alarm_email)
         lambdas = {name: f.function for name, f in functions.items()} | {"Waiter": self.tracking.waiter.function}

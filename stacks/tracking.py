@@ -121,33 +121,14 @@ class Tracking(Construct):
             retry_on_service_exceptions=False,
         )
         check.add_retry(errors=TRANSIENT_ERRORS, interval=Duration.seconds(30), max_attempts=6, backoff_rate=2)
-        report = tasks.LambdaInvoke(
-            self,
-            "WriteReport",
-            lambda_function=self.reporter.function,
-            payload_response_only=True,
-            result_path="$.result",
-        )
-        report_timeout = tasks.LambdaInvoke(
-            self,
-            "WriteTimeoutReport",
-            lambda_function=self.reporter.function,
-            payload_response_only=True,
-            result_path="$.result",
-        )
-        report_error = tasks.LambdaInvoke(
-            self,
-            "WriteFailureReport",
-            lambda_function=self.reporter.function,
-            payload_response_only=True,
-            result_path="$.result",
-        )
+        report = self._report_step("WriteReport")
+        report_timeout = self._report_step("WriteTimeoutReport")
+        report_error = self._report_step("WriteFailureReport")
         report_failed = sfn.Fail(
             self, "ReportFailed", error="ReportFailed", cause="the report step failed; a fallback report says why"
         )
         fallback_report = self._fallback_report(report_failed)
         for task in (report, report_timeout, report_error):
-            task.add_retry(errors=TRANSIENT_ERRORS, interval=Duration.seconds(5), max_attempts=4, backoff_rate=2)
             task.add_catch(fallback_report, result_path="$.report_error")
         failed = sfn.Fail(self, "TrackingFailed", error="TrackingFailed", cause="the detection could not be followed")
         timed_out = sfn.Fail(
@@ -214,17 +195,18 @@ class Tracking(Construct):
         )
         return machine
 
+    def _report_step(self, name: str) -> tasks.LambdaInvoke:
+        """A step of the reporter function, retried while Lambda or DoveRunner is briefly unavailable."""
+        step = tasks.LambdaInvoke(
+            self, name, lambda_function=self.reporter.function, payload_response_only=True, result_path="$.result"
+        )
+        step.add_retry(errors=TRANSIENT_ERRORS, interval=Duration.seconds(5), max_attempts=4, backoff_rate=2)
+        return step
+
     def _fallback_report(self, report_failed: sfn.Fail) -> tasks.LambdaInvoke:
         """When a report step fails: a plain report saying so (built only from what the submit function recorded).
         When that fails too, the job is marked FAILED straight in DynamoDB, so it never stays unfinished."""
-        fallback = tasks.LambdaInvoke(
-            self,
-            "WriteFallbackReport",
-            lambda_function=self.reporter.function,
-            payload_response_only=True,
-            result_path="$.result",
-        )
-        fallback.add_retry(errors=TRANSIENT_ERRORS, interval=Duration.seconds(5), max_attempts=4, backoff_rate=2)
+        fallback = self._report_step("WriteFallbackReport")
         unfinished = ("RECEIVED", "SUBMITTING", "SUBMITTED", "TRACKING")
         values = {f":s{i}": tasks.DynamoAttributeValue.from_string(state) for i, state in enumerate(unfinished)}
         record = tasks.DynamoUpdateItem(

@@ -44,6 +44,7 @@ from pipeline.jobs import (
 )
 from pipeline.observability import logger, metrics
 from pipeline.reporting import write_report
+from pipeline.waking import Waker
 
 
 @dataclass(frozen=True)
@@ -269,9 +270,9 @@ class Submitter:
         if state in FINAL_STATES or job.get("detection_id"):
             return SubmitResult(job_id, state.value, "duplicate", "the job has its detection or has ended")
         if state is JobState.RECEIVED:
-            return self._send(job)
+            return self._woken(self._send(job))
         if state is JobState.SUBMITTING:
-            return self._recover(job)
+            return self._woken(self._recover(job))
         if int(job.get("uploads") or 0) != request.uploads:
             return SubmitResult(job_id, state.value, "duplicate", "already uploaded again")
         client = self._client(job_id)
@@ -288,7 +289,13 @@ class Submitter:
             "uploading again: the last upload's detection never appeared", extra={"uploads": request.uploads}
         )
         metrics.add_metric(name="UploadsRepeated", unit="Count", value=1)
-        return self._call_doverunner(job, client)
+        return self._woken(self._call_doverunner(job, client))
+
+    def _woken(self, result: SubmitResult) -> SubmitResult:
+        """The job's execution, waiting for its next check, checks now: the new upload's detection is listed."""
+        if result.action in ("submitted", "adopted"):
+            Waker(self._jobs, self._sfn).wake(result.job_id)
+        return result
 
     def _client(self, job_id: str) -> DoveRunnerClient:
         """The client, before anything is claimed: missing credentials leave the job as it is, with the reason."""

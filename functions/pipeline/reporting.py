@@ -185,35 +185,39 @@ def finish_after_failure(
 ) -> dict[str, Any]:
     """The report step failed with `error` (a Step Functions Catch's). A job it had already finished keeps its report
     and state, the failure noted; any other gets a plain report built only from what the submit function recorded,
-    with the failure as its error, and ends FAILED. Publishing the result is attempted, never required."""
+    with the failure as its error, and ends FAILED. Publishing the result is attempted again, never required."""
     job = jobs.require(job_id)
     failure = _pipeline_error(error) or {"message": "unknown"}
     if JobState(job["state"]) in FINAL_STATES and job.get("report_key"):
+        # The report and the final state were written; what failed came after (publishing the result).
         jobs.update(job_id, {"report_error": failure})
         logger.error("the report step failed after the report was written", extra={"error": failure})
-        return {"job_id": job_id, "state": job["state"], "report": {"bucket": job["bucket"], "key": job["report_key"]}}
-    plain = {name: job.get(name) for name in FALLBACK_FIELDS}
-    plain["error"] = failure
-    reason = f"the report step failed: {failure['message']}"
-    report = write_report(s3, config.results_prefix, plain, JobState.FAILED, reason)
-    fields = {
-        "state": JobState.FAILED.value,
-        "reason": reason,
-        "report_error": failure,
-        "report_key": report["report_key"],
-        "finished_at": report["times"]["finished_at"],
-    }
+        state = JobState(job["state"])
+        report = {**build_report(job, state), "report_key": job["report_key"]}
+    else:
+        job = {name: job.get(name) for name in FALLBACK_FIELDS}
+        job["error"] = failure
+        state = JobState.FAILED
+        reason = f"the report step failed: {failure['message']}"
+        report = write_report(s3, config.results_prefix, job, state, reason)
+        fields = {
+            "state": state.value,
+            "reason": reason,
+            "report_error": failure,
+            "report_key": report["report_key"],
+            "finished_at": report["times"]["finished_at"],
+        }
+        try:
+            jobs.update(job_id, fields, expect=UNFINISHED_STATES)
+        except StateConflict:
+            logger.warning("job already finished; fallback report written", extra={"job_id": job_id})
+        logger.error("the report step failed: fallback report written", extra={"error": failure})
     try:
-        jobs.update(job_id, fields, expect=UNFINISHED_STATES)
-    except StateConflict:
-        logger.warning("job already finished; fallback report written", extra={"job_id": job_id})
-    logger.error("the report step failed: fallback report written", extra={"error": failure})
-    try:
-        return _publish(plain, JobState.FAILED, report, sns=sns, config=config)
+        return _publish(job, state, report, sns=sns, config=config)
     except Exception:  # the report and the job's state are what must not be lost
-        logger.exception("publishing the fallback result failed")
+        logger.exception("publishing the result failed")
         return {
             "job_id": job_id,
-            "state": JobState.FAILED.value,
+            "state": state.value,
             "report": {"bucket": job["bucket"], "key": report["report_key"]},
         }

@@ -10,8 +10,9 @@ from pipeline.config import PipelineConfig
 from pipeline.jobs import FINAL_STATES, JobStore, now_iso, seconds_since
 from pipeline.observability import logger
 
-# Uploads of one job whose answer never came, before the job is reported as timed out.
-MAX_UPLOADS = 3
+# Uploads of one job whose answer never came, before the job is reported as timed out: each is one
+# `find_upload_seconds` apart, and none spends quota unless DoveRunner stored it (then it is found, not repeated).
+MAX_UPLOADS = 10
 
 
 class JobEnded(Exception):
@@ -79,9 +80,8 @@ def check(
         if found is None:
             fields: dict[str, Any] = {"checks": attempt + 1, "last_check_at": now_iso()}
             if elapsed > config.find_upload_seconds:
-                outcome = _not_found(job, config, moment)
-                if outcome.get("resubmit"):
-                    fields.update(resubmit_requested_at=now_iso(moment), resubmit_requested_after=result["uploads"])
+                outcome, record = _not_found(job, config, moment)
+                fields.update(record)
                 result.update(outcome)
             if not result["timed_out"]:
                 jobs.update(job_id, fields)
@@ -107,34 +107,34 @@ def check(
     return result
 
 
-def _not_found(job: dict[str, Any], config: PipelineConfig, now: datetime) -> dict[str, Any]:
-    """No detection appeared within `find_upload_seconds`. An upload that DoveRunner confirmed and never registered
-    is reported; one whose answer never came was most likely never stored: it is uploaded again, a few times.
-    A request to upload again is made once per `find_upload_seconds` (a lost request is made again; the submit
-    function uploads once per number of uploads, however often it is asked)."""
+def _not_found(job: dict[str, Any], config: PipelineConfig, now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
+    """No detection appeared within `find_upload_seconds`: the Check's outcome, and what to record on the job.
+
+    An upload that DoveRunner confirmed and never registered is reported. One whose answer never came was most
+    likely never stored: it is asked to be uploaded again (the submit function uploads once per number of uploads,
+    however often it is asked). A request still unanswered is made again only after `find_upload_seconds` doubled
+    per request already made, so a slow ingest queue is not filled with repeats, while a request lost in the
+    dead-letter queue is still made again."""
     uploads = int(job.get("uploads") or 1)
     within = f"within {config.find_upload_seconds}s"
-    asked = job.get("resubmit_requested_at")
-    if (
-        job.get("upload_confirmed") is False
-        and asked
-        and job.get("resubmit_requested_after") == uploads
-        and seconds_since(str(asked), now) <= config.find_upload_seconds
-    ):
-        return {}  # asked already: the upload is under way
     if job.get("upload_confirmed") is not False:
         return {
             "timed_out": True,
             "reason": f"the uploaded file's detection did not appear in DoveRunner's list {within}",
-        }
+        }, {}
     if uploads >= MAX_UPLOADS:
         reason = (
             f"{uploads} uploads failed after their last byte and no detection appeared {within} of any: "
             "DoveRunner's storage is not taking the file"
         )
-        return {"timed_out": True, "reason": reason}
+        return {"timed_out": True, "reason": reason}, {}
+    asked = job.get("resubmit_requested_at")
+    made = int(job.get("resubmit_requests") or 0) if job.get("resubmit_requested_after") == uploads else 0
+    if asked and made and seconds_since(str(asked), now) <= config.find_upload_seconds * 2 ** (made - 1):
+        return {}, {}  # asked already: the upload is under way
     logger.warning("no detection appeared for an unconfirmed upload: uploading again", extra={"uploads": uploads})
-    return {"resubmit": True}
+    record = {"resubmit_requested_at": now_iso(now), "resubmit_requested_after": uploads, "resubmit_requests": made + 1}
+    return {"resubmit": True}, record
 
 
 def _find(job: dict[str, Any], client: DoveRunnerClient) -> Detection | None:

@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 from doverunner_local.engine import revoke_token_for
 from doverunner_local.samples import write_sample
 from doverunner_local.stack import MIB, LocalPipelineStack
+from pipeline.jobs import job_id_for
 from pipeline.waf import matches, read_rule, url_safe
 from pipeline.web_acl import parse_arn
 
@@ -134,6 +135,79 @@ def test_same_s3_event_delivered_three_times_gives_one_detection(local: LocalPip
     assert len(detections_titled(local, first["doverunner_title"])) == 1
     executions = local.client("stepfunctions").list_executions(stateMachineArn=local.outputs["StateMachineArn"])
     assert [e["name"] for e in executions["executions"]].count(first["job_id"]) == 1
+
+
+def test_upload_reset_after_its_last_byte_is_uploaded_again_and_detected_once(local: LocalPipelineStack) -> None:
+    # Given DoveRunner's storage resetting the next upload halfway, after the connection took the whole file
+    assert local.doverunner is not None
+    local.doverunner.config.faults.next_upload_resets = 1
+
+    # When a video is dropped
+    drop(local, "inbox/e2e-reset.mp4", video(mark="0000000000000002"))
+    result = report(local, "inbox/e2e-reset.mp4")
+
+    # Then it was uploaded again after the bounded time, and detected once
+    job = local.client("dynamodb").get_item(
+        TableName=local.outputs["JobsTableName"], Key={"job_id": {"S": result["job_id"]}}
+    )["Item"]
+    assert (result["state"], result["watermark_found"]) == ("COMPLETED", True)
+    assert job["uploads"] == {"N": "2"}
+    assert len(detections_titled(local, result["doverunner_title"])) == 1
+
+
+def test_a_report_step_that_fails_leaves_a_fallback_report_with_the_error(local: LocalPipelineStack) -> None:
+    # Given a job whose record the report function cannot serialize (a binary value where a map belongs)
+    dynamodb = local.client("dynamodb")
+    put = drop(local, "inbox/e2e-unreportable.mp4", video())
+    job_id = job_id_for(local.outputs["InboxBucketName"], "inbox/e2e-unreportable.mp4", put["VersionId"])
+    deadline = time.monotonic() + 30
+    while "Item" not in dynamodb.get_item(TableName=local.outputs["JobsTableName"], Key={"job_id": {"S": job_id}}):
+        assert time.monotonic() < deadline, "the job was never created"
+        time.sleep(0.02)
+    dynamodb.update_item(
+        TableName=local.outputs["JobsTableName"],
+        Key={"job_id": {"S": job_id}},
+        UpdateExpression="SET revocation = :binary",
+        ExpressionAttributeValues={":binary": {"B": b"\x00"}},
+    )
+
+    # When its detection ends
+    result = report(local, "inbox/e2e-unreportable.mp4")
+
+    # Then the fallback report says the report step failed and why, and the job is FAILED
+    job = dynamodb.get_item(TableName=local.outputs["JobsTableName"], Key={"job_id": {"S": job_id}})["Item"]
+    assert result["state"] == "FAILED"
+    assert result["reason"].startswith("the report step failed: ")
+    assert "JSON serializable" in result["error"]["message"]
+    assert job["state"] == {"S": "FAILED"}
+
+
+def test_same_bytes_dropped_again_are_a_new_job_with_their_own_detection_and_report(
+    local: LocalPipelineStack,
+) -> None:
+    key, body = "inbox/e2e-again.mp4", video()
+    drop(local, key, body)
+    first = report(local, key)
+
+    drop(local, key, body)
+    deadline = time.monotonic() + 60
+    second = report(local, key)
+    while second["job_id"] == first["job_id"]:
+        assert time.monotonic() < deadline, "the second drop got no report of its own"
+        time.sleep(0.2)
+        second = report(local, key)
+
+    s3, bucket = local.client("s3"), local.outputs["InboxBucketName"]
+    versions = s3.list_object_versions(Bucket=bucket, Prefix=f"results/{key}")["Versions"]
+    reported_jobs = {
+        json.loads(s3.get_object(Bucket=bucket, Key=v["Key"], VersionId=v["VersionId"])["Body"].read())["job_id"]
+        for v in versions
+    }
+    assert second["input"]["version_id"] != first["input"]["version_id"]
+    assert second["state"] == "COMPLETED"
+    assert len(detections_titled(local, first["doverunner_title"])) == 1
+    assert len(detections_titled(local, second["doverunner_title"])) == 1
+    assert reported_jobs == {first["job_id"], second["job_id"]}  # each job's report is a version of the report object
 
 
 def test_keys_with_spaces_plus_and_korean_characters_work(local: LocalPipelineStack) -> None:

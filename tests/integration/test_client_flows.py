@@ -80,6 +80,33 @@ def test_upload_reset_midway_is_sent_again_with_a_fresh_url_and_registers_once(
     assert len(local_doverunner.emulator.detections) == 1
 
 
+def test_unanswered_upload_whose_detection_never_appears_is_uploaded_again_and_registers_once(
+    client: DoveRunnerClient, local_doverunner: LocalDoveRunner, sample_stream: Callable[..., io.BytesIO]
+) -> None:
+    # Given a file of one chunk, reset halfway by the storage after the connection took all of it
+    size = 256 * 1024
+    local_doverunner.config.faults.next_upload_resets = 1
+
+    receipt = client.detect_upload(sample_stream(size=size), size, title="unanswered", extension="mp4", find_timeout=1)
+
+    # Then nothing was found in time, so it was uploaded again with a fresh URL: one detection
+    assert receipt.detection is not None
+    assert api_calls(local_doverunner, "token") == 2
+    assert len(local_doverunner.emulator.detections) == 1
+
+
+def test_unanswered_upload_without_find_leaves_the_decision_to_the_caller(
+    client: DoveRunnerClient, local_doverunner: LocalDoveRunner, sample_stream: Callable[..., io.BytesIO]
+) -> None:
+    size = 256 * 1024
+    local_doverunner.config.faults.next_upload_resets = 1
+
+    receipt = client.detect_upload(sample_stream(size=size), size, title="caller decides", extension="mp4", find=False)
+
+    assert (receipt.complete, receipt.detection) == (None, None)
+    assert api_calls(local_doverunner, "token") == 1
+
+
 def test_upload_with_an_expired_url_is_refused_before_sending(client: DoveRunnerClient) -> None:
     ticket = UploadTicket("http://127.0.0.1:9/upload", "t", "mp4", issued_at=-1000.0)
 

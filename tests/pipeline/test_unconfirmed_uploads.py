@@ -12,7 +12,7 @@ from local_pipeline import LocalPipeline
 
 from pipeline.ingest import ResubmitRequest, requests_from_message
 from pipeline.jobs import JobState, job_id_for, now_iso
-from pipeline.tracking import JobEnded, check
+from pipeline.tracking import MAX_UPLOADS, JobEnded, check
 
 BOUND = 1800  # the pipeline fixture's find_upload_seconds
 
@@ -26,6 +26,10 @@ def reset_upload(pipeline: LocalPipeline, video_bytes: Callable[..., bytes], key
     """A job whose one-chunk upload the server reset halfway, after the connection had taken every byte."""
     pipeline.local.config.faults.next_upload_resets = 1
     return pipeline.submitter().submit(pipeline.put(key, video_bytes(size=600 * 1024))).job_id
+
+
+def ago(seconds: float) -> str:
+    return now_iso(datetime.now(UTC) - timedelta(seconds=seconds))
 
 
 def check_at(pipeline: LocalPipeline, job_id: str, seconds_after_upload: float) -> dict[str, Any]:
@@ -71,12 +75,36 @@ def test_a_request_lost_for_a_whole_bound_is_made_again(
     pipeline: LocalPipeline, video_bytes: Callable[..., bytes]
 ) -> None:
     job_id = reset_upload(pipeline, video_bytes)
-    asked_long_ago = (datetime.now(UTC) - timedelta(seconds=2 * BOUND)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    pipeline.jobs.update(job_id, {"resubmit_requested_at": asked_long_ago, "resubmit_requested_after": 1})
+    pipeline.jobs.update(
+        job_id, {"resubmit_requested_at": ago(2 * BOUND), "resubmit_requested_after": 1, "resubmit_requests": 1}
+    )
 
     state = check_at(pipeline, job_id, 3 * BOUND)
 
     assert state["resubmit"] is True
+    assert pipeline.jobs.require(job_id)["resubmit_requests"] == 2
+
+
+@pytest.mark.parametrize(("seconds_ago", "asked_again"), [(1.5 * BOUND, False), (2.5 * BOUND, True)])
+def test_each_repeat_of_an_unanswered_request_waits_twice_as_long(
+    pipeline: LocalPipeline, video_bytes: Callable[..., bytes], seconds_ago: float, asked_again: bool
+) -> None:
+    # Given a request made twice already for the same upload, the last `seconds_ago`
+    job_id = reset_upload(pipeline, video_bytes)
+    pipeline.jobs.update(
+        job_id,
+        {
+            "submitted_at": ago(4 * BOUND),
+            "resubmit_requested_at": ago(seconds_ago),
+            "resubmit_requested_after": 1,
+            "resubmit_requests": 2,
+        },
+    )
+
+    state = check(job_id, {}, jobs=pipeline.jobs, client=pipeline.client, config=pipeline.config)
+
+    # Then it is made a third time only after twice the bound
+    assert state["resubmit"] is asked_again
 
 
 def test_resubmit_request_uploads_again_and_the_detection_is_found(
@@ -92,6 +120,21 @@ def test_resubmit_request_uploads_again_and_the_detection_is_found(
     assert (job["state"], job["upload_confirmed"], job["uploads"]) == ("TRACKING", True, 2)
     assert state["detection_id"] == uploads_seen(pipeline)[0]
     assert len(uploads_seen(pipeline)) == 1
+
+
+def test_upload_made_again_wakes_the_waiting_execution(
+    pipeline: LocalPipeline, video_bytes: Callable[..., bytes]
+) -> None:
+    # Given an execution waiting for its next check, its task token kept on the job
+    job_id = reset_upload(pipeline, video_bytes)
+    pipeline.jobs.keep_wake_token(job_id, "token-of-the-wait", attempt=3)
+
+    pipeline.submitter().resubmit(ResubmitRequest(job_id, 1))
+
+    # Then the token was taken to end the wait (the job is marked, so a wait starting now ends at once too)
+    job = pipeline.jobs.require(job_id)
+    assert "wake_token" not in job
+    assert job["wake_requested_at"]
 
 
 def test_resubmit_request_delivered_three_times_uploads_once(
@@ -117,18 +160,18 @@ def test_resubmit_request_for_a_job_whose_detection_was_found_uploads_nothing(
     assert len(uploads_seen(pipeline)) == 1
 
 
-def test_three_unconfirmed_uploads_end_timed_out_with_the_reason(
+def test_ten_unconfirmed_uploads_end_timed_out_with_the_reason(
     pipeline: LocalPipeline, video_bytes: Callable[..., bytes]
 ) -> None:
     job_id = reset_upload(pipeline, video_bytes)
-    for uploads in (1, 2):
+    for uploads in range(1, MAX_UPLOADS):
         pipeline.local.config.faults.next_upload_resets = 1
         pipeline.submitter().resubmit(ResubmitRequest(job_id, uploads))
 
     state = check_at(pipeline, job_id, BOUND + 1)
 
     assert (state["timed_out"], state["resubmit"]) == (True, False)
-    assert "3 uploads failed after their last byte" in state["reason"]
+    assert f"{MAX_UPLOADS} uploads failed after their last byte" in state["reason"]
     assert uploads_seen(pipeline) == []
 
 

@@ -134,10 +134,13 @@ def test_submit_may_read_inbox_objects_write_only_reports_start_tracking_and_wri
         "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTelemetryRecords", "xray:PutTraceSegments",
         "sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl",
         "sqs:ReceiveMessage",
-        "s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "states:StartExecution",
+        "s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "states:StartExecution", "states:SendTaskSuccess",
         "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
         "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
     }  # fmt: skip
+    (machine_id,) = resources(template_json, "AWS::StepFunctions::StateMachine")
+    states = [s for s in statements if "states:SendTaskSuccess" in s["Action"]]
+    assert [s["Resource"] for s in states] == [{"Ref": machine_id}]
     (s3_read,) = [s for s in statements if "s3:GetObject" in s["Action"]]
     (s3_write,) = [s for s in statements if s["Action"] == "s3:PutObject"]
     assert s3_read["Resource"]["Fn::Join"][1][1] == "/inbox/*"
