@@ -2,7 +2,7 @@
 local DoveRunner behind it), without faults (the baseline) and with the local DoveRunner's faults on, in the same run.
 
     .venv/bin/python bench/burst.py [--objects 200] [--url-every 20] [--error-rate 0.2] [--rate-limit-rate 0.1]
-                                    [--reset-rate 0.2] [--seed 7] [--modes baseline,faults] [--timeout 1200]
+                                    [--reset-rate 0.2] [--seed 7] [--modes baseline,faults] [--timeout 1800]
 
 For each mode it prints: reports written, final states, detections per object (must be exactly 1), objects lost
 (no final report, must be 0), messages in the dead-letter queue, drain time (first drop to last report), DoveRunner
@@ -32,12 +32,15 @@ from doverunner_local.stack import MIB, LocalPipelineStack
 from pipeline.jobs import job_id_for
 
 FINAL = {"COMPLETED", "FAILED", "TIMED_OUT", "REJECTED"}
-# On top of the local run's context: tracking and redelivery as deployed on AWS (cdk.json's defaults), so results
-# come from DoveRunner's notifications and polling is the safety net. The local run's waits of 1 to 2 s would make
-# a burst poll hundreds of times a second through the local AWS, which runs one function at a time.
+# What the table says of a job with no final report, so it can be looked into.
+LOST_FIELDS = ("state", "uploads", "upload_confirmed", "detection_id", "checks", "last_check_at", "last_error")
+# On top of the local run's context: tracking and redelivery as deployed on AWS (cdk.json's defaults, but waits
+# capped at 4 minutes instead of 15 so a run ends in minutes), so results come from DoveRunner's notifications and
+# polling is the safety net. The local run's waits of 1 to 2 s would make a burst poll hundreds of times a second
+# through the local AWS, which runs one function at a time.
 BENCH_CONTEXT = {
     "doverunner:initialWaitSeconds": 30,
-    "doverunner:maxWaitSeconds": 900,
+    "doverunner:maxWaitSeconds": 240,
     "doverunner:waitGrowth": 2,
     "doverunner:maxTrackingSeconds": 7 * 24 * 3600,
     "doverunner:maxReceiveCount": 5,
@@ -138,7 +141,8 @@ def run(mode: str, args: argparse.Namespace) -> Outcome:
             report = reports.get(key)
             state = report[1] if report else "none"
             if state == "none" or item.get("state", {}).get("S") not in FINAL:
-                outcome.lost.append(key)
+                seen = {name: next(iter(item[name].values())) for name in LOST_FIELDS if name in item}
+                outcome.lost.append(f"{key} {seen}")
             outcome.states[state] += 1
         outcome.reports = sum(1 for _, state in reports.values() if state in FINAL)
         dlq = local.client("sqs").get_queue_attributes(
@@ -181,7 +185,7 @@ def main() -> int:
     parser.add_argument("--reset-rate", type=float, default=0.2, help="uploads reset halfway")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--modes", default="baseline,faults")
-    parser.add_argument("--timeout", type=float, default=1200, help="seconds to wait for every report")
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds to wait for every report")
     args = parser.parse_args()
     outcomes = []
     for mode in args.modes.split(","):
@@ -204,7 +208,7 @@ def main() -> int:
         )
     for o in outcomes:
         if o.lost:
-            print(f"\n{o.mode}: lost {', '.join(o.lost[:20])}")
+            print(f"\n{o.mode}, no final report:\n" + "\n".join(o.lost[:20]))
     ok = all(not o.lost and o.duplicates == 0 and set(o.detections) == {1} for o in outcomes)
     return 0 if ok else 1
 

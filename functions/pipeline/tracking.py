@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -83,6 +84,10 @@ def check(
                 outcome, record = _not_found(job, config, moment)
                 fields.update(record)
                 result.update(outcome)
+            elif job.get("upload_confirmed") is False:
+                # Look again when the time is up, so an upload that never registered is made again on time.
+                until_bound = math.ceil(config.find_upload_seconds - elapsed) + 1
+                result["wait_seconds"] = max(1, min(result["wait_seconds"], until_bound))
             if not result["timed_out"]:
                 jobs.update(job_id, fields)
             return result

@@ -4,6 +4,7 @@ detected twice."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -56,6 +57,19 @@ def test_unconfirmed_upload_is_looked_for_until_the_bound(
     state = check_at(pipeline, job_id, BOUND - 1)
 
     assert (state["resubmit"], state["timed_out"], state["terminal"]) == (False, False, False)
+
+
+def test_unconfirmed_upload_is_looked_at_again_when_the_bound_is_reached(
+    pipeline: LocalPipeline, video_bytes: Callable[..., bytes]
+) -> None:
+    # Given a job tracked unconfirmed, looked for within 60 s, at a Check whose planned wait is the 900 s cap
+    job_id = reset_upload(pipeline, video_bytes)
+    config = replace(pipeline.config, find_upload_seconds=60)
+
+    state = check(job_id, {"attempt": 5}, jobs=pipeline.jobs, client=pipeline.client, config=config)
+
+    # Then the next Check comes when the 60 s are up, not 15 minutes later
+    assert 1 <= state["wait_seconds"] <= 61
 
 
 def test_unconfirmed_upload_without_a_detection_after_the_bound_is_asked_again_once(
