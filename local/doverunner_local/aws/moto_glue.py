@@ -622,7 +622,7 @@ class MotoGlue:
                 _active = None
 
     def client(self, service: str, region: str, *, config: Config | None = None) -> Any:
-        """A boto3 client of the local AWS that does not depend on os.environ (which handlers change)."""
+        """A boto3 client of the local AWS with explicit endpoint, region and keys: whatever the environment says."""
         # Local calls are not throttled; a retried request (e.g. CreateStack, Invoke) would run twice.
         defaults = Config(retries={"total_max_attempts": 1})
         with self._session_lock:
