@@ -23,6 +23,7 @@ from stacks.nag import acknowledge, resource_evidence
 from stacks.settings import Settings
 from stacks.shared_layer import DoveRunnerClientLayer
 
+LAST_RESORT_REASON = "the report step and its fallback failed; this report was written by the state machine"
 # Errors of the Check step worth another try before the job is reported as failed: DoveRunner unreachable.
 TRANSIENT_ERRORS = ["TransportError", "Lambda.TooManyRequestsException", "Lambda.ServiceException"]
 
@@ -45,6 +46,7 @@ class Tracking(Construct):
         super().__init__(scope, construct_id)
         self._jobs_table = jobs_table
         self._ingest_queue = ingest_queue
+        self._bucket = bucket
         self.results_topic = sns.Topic(
             self,
             "DetectionResultsTopic",
@@ -89,6 +91,7 @@ class Tracking(Construct):
             log_retention=log_retention,
             timeout=Duration.seconds(30),
         )
+        self._results_prefix = settings.results_prefix
         self.state_machine = self._state_machine(settings, log_retention)
         # A policy of its own, outside the role: the waiter's function must not depend on the state machine,
         # whose definition names the function.
@@ -182,7 +185,8 @@ class Tracking(Construct):
             machine,
             "IAM5",
             "Step Functions log delivery and X-Ray support no resource-level permissions (Resource '*'); invoking "
-            "a function is granted on its versions too (':*').",
+            "a function is granted on its versions too (':*'); the last-resort report may be written only under "
+            "the results prefix (a key wildcard, not an action wildcard).",
             evidence=(
                 "Resource::*",
                 *resource_evidence(
@@ -190,6 +194,7 @@ class Tracking(Construct):
                     f"{self.tracker.function.function_arn}:*",
                     f"{self.reporter.function.function_arn}:*",
                     f"{self.waiter.function.function_arn}:*",
+                    self._bucket.arn_for_objects(f"{self._results_prefix}*"),
                 ),
             ),
         )
@@ -205,7 +210,8 @@ class Tracking(Construct):
 
     def _fallback_report(self, report_failed: sfn.Fail) -> tasks.LambdaInvoke:
         """When a report step fails: a plain report saying so (built only from what the submit function recorded).
-        When that fails too, the job is marked FAILED straight in DynamoDB, so it never stays unfinished."""
+        When that fails too, the job is marked FAILED straight in DynamoDB and the state machine writes its report
+        itself, so no job stays unfinished or unreported."""
         fallback = self._report_step("WriteFallbackReport")
         unfinished = ("RECEIVED", "SUBMITTING", "SUBMITTED", "TRACKING")
         values = {f":s{i}": tasks.DynamoAttributeValue.from_string(state) for i, state in enumerate(unfinished)}
@@ -220,12 +226,15 @@ class Tracking(Construct):
             expression_attribute_values={
                 **values,
                 ":failed": tasks.DynamoAttributeValue.from_string("FAILED"),
-                ":reason": tasks.DynamoAttributeValue.from_string(
-                    "the report step and its fallback failed; no report was written (see the execution's history)"
-                ),
+                ":reason": tasks.DynamoAttributeValue.from_string(LAST_RESORT_REASON),
                 ":cause": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$.fallback_error.Cause")),
             },
-            result_path=sfn.JsonPath.DISCARD,
+            return_values=tasks.DynamoReturnValues.ALL_NEW,
+            result_selector={
+                "bucket": sfn.JsonPath.string_at("$.Attributes.bucket.S"),
+                "key": sfn.JsonPath.string_at("$.Attributes.key.S"),
+            },
+            result_path="$.failed_job",
         )
         record.add_retry(
             errors=["DynamoDB.ProvisionedThroughputExceededException", "DynamoDB.ThrottlingException"],
@@ -235,9 +244,52 @@ class Tracking(Construct):
         )
         record.add_catch(report_failed, result_path=sfn.JsonPath.DISCARD)
         fallback.add_catch(record, result_path="$.fallback_error")
-        record.next(report_failed)
+        record.next(self._last_resort_report(report_failed))
         fallback.next(report_failed)
         return fallback
+
+    def _last_resort_report(self, report_failed: sfn.Fail) -> sfn.Chain:
+        """A report written by the state machine itself, no function involved: the job id, the input and both
+        failures, where the operator looks for the report."""
+        compose = sfn.Pass(
+            self,
+            "ComposeLastResortReport",
+            parameters={
+                "report_version": "1",
+                "job_id": sfn.JsonPath.string_at("$.job_id"),
+                "state": "FAILED",
+                "input": {
+                    "bucket": sfn.JsonPath.string_at("$.failed_job.bucket"),
+                    "key": sfn.JsonPath.string_at("$.failed_job.key"),
+                },
+                "reason": LAST_RESORT_REASON,
+                "error": {
+                    "report_step": sfn.JsonPath.string_at("$.report_error.Cause"),
+                    "fallback_report_step": sfn.JsonPath.string_at("$.fallback_error.Cause"),
+                },
+            },
+            result_path="$.last_resort_report",
+        )
+        write = tasks.CallAwsService(
+            self,
+            "WriteLastResortReport",
+            service="s3",
+            action="putObject",
+            parameters={
+                "Bucket": sfn.JsonPath.string_at("$.failed_job.bucket"),
+                "Key": sfn.JsonPath.format(
+                    f"{self._results_prefix}{{}}.json", sfn.JsonPath.string_at("$.failed_job.key")
+                ),
+                "Body": sfn.JsonPath.json_to_string(sfn.JsonPath.object_at("$.last_resort_report")),
+                "ContentType": "application/json; charset=utf-8",
+            },
+            iam_resources=[self._bucket.arn_for_objects(f"{self._results_prefix}*")],
+            iam_action="s3:PutObject",
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        write.add_retry(interval=Duration.seconds(5), max_attempts=4, backoff_rate=2)
+        write.add_catch(report_failed, result_path=sfn.JsonPath.DISCARD)
+        return compose.next(write).next(report_failed)
 
     def _wait_for_notification(self) -> tasks.LambdaInvoke:
         """The wait between two Checks: ends when a notification sends task success to its token, or times out

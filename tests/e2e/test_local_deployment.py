@@ -182,6 +182,33 @@ def test_a_report_step_that_fails_leaves_a_fallback_report_with_the_error(local:
     assert job["state"] == {"S": "FAILED"}
 
 
+def test_report_steps_that_all_fail_leave_the_state_machines_own_report(local: LocalPipelineStack) -> None:
+    # Given a job whose title (which the fallback report keeps too) no report function can serialize
+    dynamodb, table = local.client("dynamodb"), local.outputs["JobsTableName"]
+    key = "inbox/e2e-nothing-reportable.mp4"
+    put = drop(local, key, video())
+    job_id = job_id_for(local.outputs["InboxBucketName"], key, put["VersionId"])
+    deadline = time.monotonic() + 30
+    while "Item" not in dynamodb.get_item(TableName=table, Key={"job_id": {"S": job_id}}):
+        assert time.monotonic() < deadline, "the job was never created"
+        time.sleep(0.02)
+    dynamodb.update_item(
+        TableName=table,
+        Key={"job_id": {"S": job_id}},
+        UpdateExpression="SET title = :binary",
+        ExpressionAttributeValues={":binary": {"B": b"\x00"}},
+    )
+
+    result = report(local, key)
+
+    # Then the state machine wrote the report itself, with both failures, and the job is FAILED
+    job = dynamodb.get_item(TableName=table, Key={"job_id": {"S": job_id}})["Item"]
+    assert (result["state"], result["job_id"], result["input"]["key"]) == ("FAILED", job_id, key)
+    assert "JSON serializable" in result["error"]["report_step"]
+    assert "JSON serializable" in result["error"]["fallback_report_step"]
+    assert job["state"] == {"S": "FAILED"}
+
+
 def test_same_bytes_dropped_again_are_a_new_job_with_their_own_detection_and_report(
     local: LocalPipelineStack,
 ) -> None:

@@ -257,11 +257,13 @@ def test_every_task_state_catches_every_error(template_json: dict[str, Any]) -> 
     uncaught = [name for name, state in tasks.items() if not any(
         "States.ALL" in catch["ErrorEquals"] for catch in state.get("Catch", [])
     )]  # fmt: skip
-    assert len(tasks) == 8
+    assert len(tasks) == 9
     assert uncaught == []
 
 
-def test_a_failing_report_step_gets_a_fallback_report_then_a_direct_record(template_json: dict[str, Any]) -> None:
+def test_a_failing_report_step_gets_a_fallback_report_then_one_from_the_state_machine(
+    template_json: dict[str, Any],
+) -> None:
     states = state_machine(template_json)["States"]
 
     for report in ("WriteReport", "WriteTimeoutReport", "WriteFailureReport"):
@@ -274,7 +276,12 @@ def test_a_failing_report_step_gets_a_fallback_report_then_a_direct_record(templ
     assert record["Resource"].endswith(":states:::dynamodb:updateItem")
     assert record["Parameters"]["ExpressionAttributeValues"][":failed"] == {"S": "FAILED"}
     assert "#state IN" in record["Parameters"]["ConditionExpression"]
-    assert record["Next"] == "ReportFailed"
+    assert record["Next"] == "ComposeLastResortReport"
+    assert states["ComposeLastResortReport"]["Next"] == "WriteLastResortReport"
+    write = states["WriteLastResortReport"]
+    assert write["Resource"].endswith(":states:::aws-sdk:s3:putObject")
+    assert write["Parameters"]["Key.$"] == "States.Format('results/{}.json', $.failed_job.key)"
+    assert write["Next"] == "ReportFailed"
     assert states["ReportFailed"]["Type"] == "Fail"
 
 
