@@ -41,6 +41,7 @@ from pipeline.jobs import (
     job_id_for,
     now_iso,
     seconds_since,
+    uploads_of,
 )
 from pipeline.observability import logger, metrics
 from pipeline.reporting import write_report
@@ -251,7 +252,7 @@ class Submitter:
         if job["method"] == "upload" and begun and seconds_since(begun) < self._config.find_upload_seconds:
             # The interrupted upload may still register: tracking looks for it, and has it uploaded again if not.
             logger.warning("interrupted upload: tracked unconfirmed until its detection appears or time is up")
-            detail = {"upload_confirmed": False, "submitted_at": begun, "uploads": int(job.get("uploads") or 0) + 1}
+            detail = {"upload_confirmed": False, "submitted_at": begun, "uploads": uploads_of(job) + 1}
             return self._submitted(job, None, detail)
         logger.warning("interrupted submission left no detection: sending it")
         return self._call_doverunner(job, client)
@@ -273,7 +274,7 @@ class Submitter:
             return self._woken(self._send(job))
         if state is JobState.SUBMITTING:
             return self._woken(self._recover(job))
-        if int(job.get("uploads") or 0) != request.uploads:
+        if uploads_of(job) != request.uploads:
             return SubmitResult(job_id, state.value, "duplicate", "already uploaded again")
         client = self._client(job_id)
         try:
@@ -381,7 +382,7 @@ class Submitter:
             "upload_completed_at": now_iso(),
             "sha256": hasher.hexdigest(),
             "upload_confirmed": confirmed,
-            "uploads": int(job.get("uploads") or 0) + 1,
+            "uploads": uploads_of(job) + 1,
         }
 
     @staticmethod

@@ -35,6 +35,11 @@ def seconds_since(stamp: str, now: datetime | None = None) -> float:
     return ((now or datetime.now(UTC)) - moment).total_seconds()
 
 
+def uploads_of(job: dict[str, Any]) -> int:
+    """How many times the job's file was uploaded to DoveRunner (0 for a URL detection or before the first)."""
+    return int(job.get("uploads") or 0)
+
+
 def job_id_for(bucket: str, key: str, version: str) -> str:
     """Stable id of one object version; also the Step Functions execution name (<= 80 chars, [A-Za-z0-9-])."""
     digest = hashlib.sha256(f"{bucket}\n{key}\n{version}".encode()).hexdigest()

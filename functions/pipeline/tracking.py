@@ -8,7 +8,7 @@ from typing import Any
 
 from doverunner import Detection, DoveRunnerClient, describe_status
 from pipeline.config import PipelineConfig
-from pipeline.jobs import FINAL_STATES, JobStore, now_iso, seconds_since
+from pipeline.jobs import FINAL_STATES, JobStore, now_iso, seconds_since, uploads_of
 from pipeline.observability import logger
 
 # Uploads of one job whose answer never came, before the job is reported as timed out: each is one
@@ -70,7 +70,7 @@ def check(
         "terminal": False,
         "timed_out": False,
         "resubmit": False,
-        "uploads": int(job.get("uploads") or 0),
+        "uploads": uploads_of(job),
         "detection_id": previous.get("detection_id") or job.get("detection_id"),
     }
     if elapsed > config.max_tracking_seconds:
@@ -120,7 +120,7 @@ def _not_found(job: dict[str, Any], config: PipelineConfig, now: datetime) -> tu
     however often it is asked). A request still unanswered is made again only after `find_upload_seconds` doubled
     per request already made, so a slow ingest queue is not filled with repeats, while a request lost in the
     dead-letter queue is still made again."""
-    uploads = int(job.get("uploads") or 1)
+    uploads = uploads_of(job)
     within = f"within {config.find_upload_seconds}s"
     if job.get("upload_confirmed") is not False:
         return {
