@@ -26,10 +26,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from antipiracy.domain.jobs import job_id_for
 from doverunner_local.config import Faults
 from doverunner_local.samples import write_sample
 from doverunner_local.stack import MIB, LocalPipelineStack
-from pipeline.jobs import job_id_for
 
 FINAL = {"COMPLETED", "FAILED", "TIMED_OUT", "REJECTED"}
 # What the table says of a job with no final report, so it can be looked into.

@@ -20,10 +20,13 @@ import boto3
 import requests
 from upload_child import peak_rss_kib
 
+from antipiracy.adapters.jobs_table import JobsTable
+from antipiracy.adapters.s3_objects import S3Objects
+from antipiracy.adapters.step_functions import StepFunctionsExecutions
+from antipiracy.config import PipelineConfig
+from antipiracy.domain.requests import S3ObjectRef
+from antipiracy.services.submit import Submitter
 from doverunner import ClientConfig, Credentials, DoveRunnerClient
-from pipeline.config import PipelineConfig
-from pipeline.ingest import S3ObjectRef, Submitter
-from pipeline.jobs import JobStore
 
 
 def main() -> int:
@@ -33,9 +36,13 @@ def main() -> int:
     started = time.perf_counter()
     if mode == "submit":
         config = PipelineConfig.from_env()
-        jobs = JobStore(boto3.resource("dynamodb").Table(config.jobs_table))
+        jobs = JobsTable(boto3.resource("dynamodb").Table(config.jobs_table))
         submitter = Submitter(
-            s3=s3, jobs=jobs, sfn=boto3.client("stepfunctions"), client_factory=lambda: client, config=config
+            objects=S3Objects(s3),
+            jobs=jobs,
+            executions=StepFunctionsExecutions(boto3.client("stepfunctions"), config.state_machine_arn),
+            client_factory=lambda: client,
+            config=config,
         )
         result = submitter.submit(S3ObjectRef(bucket, key, None, "", str(time.time_ns())))
         if result.action != "submitted":

@@ -1,11 +1,14 @@
-"""A pipeline function: its code folder plus the shared `pipeline` package, the client layer, its own role and
-its own log group."""
+"""A function of the stack: its handler folder plus the core package (`antipiracy`), the client layer, its own role
+and its own log group."""
 
 from __future__ import annotations
 
+import hashlib
+import shutil
 from pathlib import Path
 
-from aws_cdk import CustomResource, Duration
+import jsii
+from aws_cdk import AssetHashType, BundlingOptions, CustomResource, DockerImage, Duration, ILocalBundling
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -13,10 +16,37 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from stacks.nag import acknowledge, resource_evidence
-from stacks.shared_layer import DoveRunnerClientLayer
+from stacks.shared_layer import DoveRunnerClientLayer, package_fingerprint
 
-FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+FUNCTIONS_DIR = REPO_ROOT / "functions"
+CORE_PACKAGE = REPO_ROOT / "core" / "antipiracy"
 HANDLERS = ("submit", "tracker", "reporter", "revoker", "lifter", "registrar", "waiter", "webacl")
+_IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc")
+
+
+@jsii.implements(ILocalBundling)
+class FunctionCodeBundler:
+    """A function's code as Lambda receives it: `<handler folder>/` and `antipiracy/` side by side, nothing else."""
+
+    def __init__(self, handler_folder: str) -> None:
+        self.handler_folder = handler_folder
+
+    @property
+    def asset_hash(self) -> str:
+        """Changes whenever the bundle's content would: the handler folder or the core package."""
+        parts = (
+            self.handler_folder,
+            package_fingerprint(FUNCTIONS_DIR / self.handler_folder),
+            package_fingerprint(CORE_PACKAGE),
+        )
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+    def try_bundle(self, output_dir: str, *, image: DockerImage | None = None, **_options: object) -> bool:
+        out = Path(output_dir)
+        shutil.copytree(FUNCTIONS_DIR / self.handler_folder, out / self.handler_folder, ignore=_IGNORED)
+        shutil.copytree(CORE_PACKAGE, out / CORE_PACKAGE.name, ignore=_IGNORED)
+        return True
 
 
 class PipelineFunction(Construct):
@@ -51,7 +81,7 @@ class PipelineFunction(Construct):
                 resources=[self.log_group.log_group_arn],
             )
         )
-        others = [name for name in HANDLERS if name != handler_folder]
+        bundler = FunctionCodeBundler(handler_folder)
         self.function = lambda_.Function(
             self,
             "Function",
@@ -59,9 +89,15 @@ class PipelineFunction(Construct):
             runtime=layer.runtime,
             architecture=layer.architecture,
             layers=[layer.layer_version],
-            # Its own handler folder and the shared pipeline package; nothing else of functions/.
             code=lambda_.Code.from_asset(
-                str(FUNCTIONS_DIR), exclude=[*others, "README.md", "**/__pycache__", "**/*.pyc"]
+                str(FUNCTIONS_DIR / handler_folder),
+                asset_hash_type=AssetHashType.CUSTOM,
+                asset_hash=bundler.asset_hash,
+                bundling=BundlingOptions(
+                    # Required by the API but never pulled: local bundling copies two folders.
+                    image=DockerImage.from_registry("local-bundling-only"),
+                    local=bundler,
+                ),
             ),
             handler=f"{handler_folder}.handler.lambda_handler",
             role=self.role,

@@ -31,7 +31,7 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
-from pipeline.web_acl import WAF_REGION, WebAclFailed, parse_arn
+from antipiracy.adapters.web_acls import WAF_REGION, WebAclFailed, parse_arn
 from stacks.functions import PipelineFunction
 from stacks.nag import acknowledge, resource_evidence
 from stacks.queues import queue_with_dead_letter_queue

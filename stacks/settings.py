@@ -92,7 +92,7 @@ class Settings:
             raise ValueError(f"context {PREFIX}publisherKeySerial must be at least 1, got {self.publisher_key_serial}")
 
     def function_environment(self) -> dict[str, str]:
-        """What the pipeline's functions read (functions/pipeline/config.py)."""
+        """What the pipeline's functions read (core/antipiracy/config.py)."""
         return {
             "DOVERUNNER_SITE_ID": self.site_id,
             "DOVERUNNER_API_URL": self.api_url,

@@ -70,7 +70,7 @@ def layer_requirements(pyproject: Path = PYPROJECT) -> list[str]:
     return [dep for dep in dependencies if _distribution_name(dep) not in PROVIDED_BY_RUNTIME]
 
 
-def _package_fingerprint(package_dir: Path) -> str:
+def package_fingerprint(package_dir: Path) -> str:
     digest = hashlib.sha256()
     for path in sorted(package_dir.rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts:
@@ -114,7 +114,7 @@ class PipLayerBundler:
     @property
     def asset_hash(self) -> str:
         """Changes whenever the layer's content would: dependencies, target platform or the package source."""
-        return hashlib.sha256(f"{self.cache_key}\n{_package_fingerprint(self.package_source)}".encode()).hexdigest()
+        return hashlib.sha256(f"{self.cache_key}\n{package_fingerprint(self.package_source)}".encode()).hexdigest()
 
     def try_bundle(self, output_dir: str, *, image: DockerImage | None = None, **_options: object) -> bool:
         # Never returns False: there is no Docker to fall back to, so a failure must say why right here.

@@ -1,6 +1,6 @@
 """Tracking: one Step Functions execution per job that checks its detection with growing waits until it ends,
 then writes the report and publishes the result. A DoveRunner notification about the detection ends a wait early
-(functions/pipeline/waking.py); the wait's time-out is the fallback. An upload whose answer never came and whose
+(core/antipiracy/services/wake.py); the wait's time-out is the fallback. An upload whose answer never came and whose
 detection never appeared is asked for again through the ingest queue. Every step that can fail ends in a report,
 and a report step that fails in a fallback report, so no job stays unfinished."""
 

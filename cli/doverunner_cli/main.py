@@ -249,8 +249,8 @@ def cmd_noti(client: DoveRunnerClient, args: argparse.Namespace, err: TextIO) ->
 
 
 def cmd_revocations(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from antipiracy.domain.waf_rules import WafBlockError
     from doverunner_cli.revocations import StackError, run
-    from pipeline.waf import WafBlockError
 
     try:
         _emit(run(args), out)

@@ -8,9 +8,11 @@ from typing import Any
 
 import boto3
 
-from pipeline.revocation import Ledger, Revoker
-from pipeline.waf import SessionBlocker, WafTarget
-from pipeline.web_acl import WAF_REGION, parse_arn
+from antipiracy.adapters.ledger_table import LedgerTable
+from antipiracy.adapters.waf_blocker import SessionBlocker
+from antipiracy.adapters.web_acls import WAF_REGION, parse_arn
+from antipiracy.domain.waf_rules import WafTarget
+from antipiracy.services.revoke import Revoker
 
 
 class StackError(RuntimeError):
@@ -29,13 +31,13 @@ def _outputs(stack: str) -> dict[str, str]:
     return outputs
 
 
-def _revoker(stack: str, expires_in: int) -> tuple[Revoker, Ledger, SessionBlocker]:
+def _revoker(stack: str, expires_in: int) -> tuple[Revoker, LedgerTable, SessionBlocker]:
     outputs = _outputs(stack)
     acl = parse_arn(outputs["WebAclArn"])
     blocker = SessionBlocker(
         boto3.client("wafv2", region_name=WAF_REGION), WafTarget(web_acl_name=acl.name, web_acl_id=acl.id)
     )
-    ledger = Ledger(boto3.resource("dynamodb").Table(outputs["RevocationLedgerTableName"]))
+    ledger = LedgerTable(boto3.resource("dynamodb").Table(outputs["RevocationLedgerTableName"]))
 
     def no_client() -> Any:
         raise RuntimeError("operator blocks are not verified with DoveRunner")
@@ -44,8 +46,6 @@ def _revoker(stack: str, expires_in: int) -> tuple[Revoker, Ledger, SessionBlock
         ledger=ledger,
         client_factory=no_client,
         blocker=blocker,
-        find_job=lambda _detection_id: None,
-        update_job=lambda _job_id, _fields: None,
         block_seconds=expires_in,
     )
     return revoker, ledger, blocker

@@ -6,16 +6,16 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pipeline import runtime
-from pipeline.observability import logger, metrics, tracer
+from antipiracy import wiring
+from antipiracy.observability import logger, metrics, tracer
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    lifted = runtime.revoker().lift_expired()
-    capacity = runtime.blocker().engine.capacity()
+    lifted = wiring.revoker().lift_expired()
+    capacity = wiring.blocker().capacity()
     # The capacity alarm watches this metric, so operators hear before blocks are refused.
     metrics.add_metric(name="WebAclCapacityUsedPercent", unit="Percent", value=round(100 * capacity.used_fraction, 1))
     logger.info("expired blocks lifted", extra={"lifted": len(lifted), "wcu_used": capacity.used_wcu})

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes import CloudFormationCustomResourceEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pipeline import custom_resource, registration, runtime
-from pipeline.observability import logger, tracer
+from antipiracy import wiring
+from antipiracy.observability import logger, tracer
+from antipiracy.services.custom_resource import serve
+from antipiracy.services.register import NOT_REGISTERED, late_answer
 
 # Left for sending the answer before the function's own timeout.
 ANSWER_MARGIN_SECONDS = 15.0
@@ -18,24 +19,12 @@ ANSWER_MARGIN_SECONDS = 15.0
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
-    request = CloudFormationCustomResourceEvent(event)
-    # The properties are not logged: nothing secret is in them, but nothing there needs logging either.
-    logger.info(
-        "custom resource request",
-        extra={"request_type": request.request_type, "physical_id": request.physical_resource_id},
-    )
     budget = context.get_remaining_time_in_millis() / 1000 - ANSWER_MARGIN_SECONDS
-    outcome = registration.answer_within(
+    answer = serve(
+        event,
         budget,
-        request.request_type,
-        request.physical_resource_id,
-        lambda: runtime.registrar().handle(
-            request.request_type, request.physical_resource_id, request.resource_properties
-        ),
+        lambda request_type, physical_id, properties: wiring.registrar().handle(request_type, physical_id, properties),
+        not_created=NOT_REGISTERED,
+        late=late_answer(budget),
     )
-    logger.info(
-        "answering CloudFormation",
-        extra={"status": outcome.status, "physical_id": outcome.physical_id, "reason": outcome.reason},
-    )
-    custom_resource.send_response(request.response_url, registration.response_body(event, outcome))
-    return {"Status": outcome.status, "PhysicalResourceId": outcome.physical_id}
+    return {"Status": answer.status, "PhysicalResourceId": answer.physical_id}

@@ -9,10 +9,9 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pipeline import runtime
-from pipeline.config import revocation_config
-from pipeline.notifications import InvalidNotification, parse_message
-from pipeline.observability import logger, metrics, tracer
+from antipiracy import wiring
+from antipiracy.domain.notifications import InvalidNotification, parse_message
+from antipiracy.observability import logger, metrics, tracer
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
@@ -22,15 +21,11 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
         note = parse_message(record.body)
     except InvalidNotification as exc:
         # Retrying cannot make it valid: straight to the dead-letter queue, with the reason beside it.
-        runtime.sqs().send_message(
-            QueueUrl=revocation_config().dead_letter_queue_url,
-            MessageBody=record.body,
-            MessageAttributes={"reason": {"DataType": "String", "StringValue": str(exc)[:1000]}},
-        )
+        wiring.dead_letters().send(record.body, str(exc))
         metrics.add_metric(name="InvalidNotifications", unit="Count", value=1)
         logger.error("invalid notification sent to the dead-letter queue", extra={"reason": str(exc)})
         return {"action": "dead_lettered", "reason": str(exc)}
-    result = runtime.revoker().handle(note, record.body).as_dict()
+    result = wiring.revoker().handle(note, record.body).as_dict()
     logger.info("notification handled", extra={"message_id": record.message_id, "result": result})
     return result
 

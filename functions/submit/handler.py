@@ -10,22 +10,16 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pipeline import runtime
-from pipeline.config import config
-from pipeline.ingest import ResubmitRequest, Submitter, requests_from_message
-from pipeline.observability import logger, metrics, tracer
+from antipiracy import wiring
+from antipiracy.domain.requests import ResubmitRequest
+from antipiracy.events import requests_from_message
+from antipiracy.observability import logger, metrics, tracer
 
 processor = BatchProcessor(event_type=EventType.SQS)
 
 
 def record_handler(record: SQSRecord) -> list[dict[str, str]]:
-    submitter = Submitter(
-        s3=runtime.s3(),
-        jobs=runtime.jobs(),
-        sfn=runtime.sfn(),
-        client_factory=runtime.doverunner_client,
-        config=config(),
-    )
+    submitter = wiring.submitter()
     results = [
         (submitter.resubmit(request) if isinstance(request, ResubmitRequest) else submitter.submit(request)).as_dict()
         for request in requests_from_message(record.json_body)

@@ -6,11 +6,11 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pipeline import runtime
-from pipeline.config import config
-from pipeline.jobs import step_input
-from pipeline.observability import logger, metrics, tracer
-from pipeline.tracking import check
+from antipiracy import wiring
+from antipiracy.config import config
+from antipiracy.events import step_input
+from antipiracy.observability import logger, metrics, tracer
+from antipiracy.services.track import check
 
 
 @logger.inject_lambda_context
@@ -19,4 +19,4 @@ from pipeline.tracking import check
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     job_id, previous = step_input(event, "Check")
     logger.append_keys(job_id=job_id)
-    return check(job_id, previous, jobs=runtime.jobs(), client=runtime.doverunner_client(), config=config())
+    return check(job_id, previous, jobs=wiring.jobs(), client=wiring.doverunner_client(), config=config())

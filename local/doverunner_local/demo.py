@@ -139,8 +139,9 @@ def _reports(local: LocalPipelineStack, info: dict[str, Any], deadline: float) -
 
 def _show_blocks(local: LocalPipelineStack, info: dict[str, Any], reports: dict[str, dict[str, Any]]) -> int:
     """The sessions the notifications blocked: the ledger, the web ACL's rule, and what it does to requests."""
-    from pipeline.waf import matches, read_rule
-    from pipeline.web_acl import parse_arn
+    from antipiracy.adapters.web_acls import parse_arn
+    from antipiracy.domain.waf_rules import read_rule
+    from doverunner_local.waf_evaluator import matches
 
     acl = parse_arn(str(info["web_acl_arn"]))
     rules = local.waf_client().get_web_acl(Name=acl.name, Id=acl.id, Scope="CLOUDFRONT")["WebACL"]["Rules"]

@@ -17,12 +17,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from antipiracy.adapters.web_acls import WAF_REGION
 from doverunner import ClientConfig, Credentials, DoveRunnerClient
 from doverunner_local.aws import LocalAws, LocalDeployment
 from doverunner_local.config import EmulatorConfig
 from doverunner_local.publisher import sns_publisher
 from doverunner_local.server import LocalDoveRunner
-from pipeline.web_acl import WAF_REGION
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STACK_NAME = "DoveRunnerDetection"

@@ -18,12 +18,13 @@ from urllib.parse import quote_plus
 import pytest
 from botocore.exceptions import ClientError
 
+from antipiracy.adapters.web_acls import parse_arn
+from antipiracy.domain.jobs import job_id_for
+from antipiracy.domain.waf_rules import read_rule, url_safe
 from doverunner_local.engine import revoke_token_for
 from doverunner_local.samples import write_sample
 from doverunner_local.stack import MIB, LocalPipelineStack
-from pipeline.jobs import job_id_for
-from pipeline.waf import matches, read_rule, url_safe
-from pipeline.web_acl import parse_arn
+from doverunner_local.waf_evaluator import matches
 
 
 @pytest.fixture(scope="module")

@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from antipiracy.adapters.web_acls import parse_arn
+from antipiracy.domain.waf_rules import url_safe
 from doverunner_local.samples import write_sample
 from doverunner_local.stack import LocalPipelineStack
-from pipeline.waf import matches, url_safe
-from pipeline.web_acl import parse_arn
+from doverunner_local.waf_evaluator import matches
 
 REGION = "eu-west-1"
 

@@ -10,10 +10,10 @@ import boto3
 import pytest
 from local_pipeline import REGION, LocalPipeline
 
+from antipiracy.adapters.jobs_table import JobsTable
+from antipiracy.config import PipelineConfig
 from doverunner import DoveRunnerClient
 from doverunner_local.server import LocalDoveRunner
-from pipeline.config import PipelineConfig
-from pipeline.jobs import JobStore
 
 
 @pytest.fixture
@@ -66,7 +66,7 @@ def pipeline(moto_endpoint: str, local_doverunner: LocalDoveRunner, client: Dove
         find_upload_seconds=1800,
     )
     return LocalPipeline(
-        s3, sfn, sns, sqs, dynamodb, name, JobStore(table), config, queue_url, client, local_doverunner
+        s3, sfn, sns, sqs, dynamodb, name, JobsTable(table), config, queue_url, client, local_doverunner
     )
 
 

@@ -13,18 +13,12 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 from lambda_context import FakeContext
 from local_pipeline import REGION, LocalPipeline
 
-from pipeline import config as config_module
-from pipeline import runtime
+from antipiracy import process_cache
+from antipiracy.config import ConfigError, PipelineConfig
 
 
 def clear_caches() -> None:
-    from aws_lambda_powertools.utilities import parameters
-
-    config_module.config.cache_clear()
-    config_module.jobs_table.cache_clear()
-    for made in (runtime.s3, runtime.sfn, runtime.sns, runtime.jobs, runtime.waiter_jobs):
-        made.cache_clear()
-    parameters.clear_caches()  # type: ignore[no-untyped-call]
+    process_cache.reset()
 
 
 @pytest.fixture
@@ -207,5 +201,5 @@ def test_tracker_handler_refuses_an_event_without_a_job_id(lambda_env: str, even
 def test_missing_configuration_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("JOBS_TABLE", raising=False)
 
-    with pytest.raises(config_module.ConfigError, match="JOBS_TABLE"):
-        config_module.PipelineConfig.from_env({"DOVERUNNER_SECRET_ID": "s", "DOVERUNNER_SITE_ID": "DEMO"})
+    with pytest.raises(ConfigError, match="JOBS_TABLE"):
+        PipelineConfig.from_env({"DOVERUNNER_SECRET_ID": "s", "DOVERUNNER_SITE_ID": "DEMO"})

@@ -9,8 +9,10 @@ from collections.abc import Callable
 import pytest
 from local_pipeline import LocalPipeline
 
-from pipeline.ingest import RetryLater, S3ObjectRef, dr_title, refs_from_message
-from pipeline.jobs import JobState, job_id_for
+from antipiracy.domain.jobs import JobState, dr_title, job_id_for
+from antipiracy.domain.requests import S3ObjectRef
+from antipiracy.events import refs_from_message
+from antipiracy.services.submit import RetryLater
 
 
 def detection_requests(pipeline: LocalPipeline) -> list[str]:

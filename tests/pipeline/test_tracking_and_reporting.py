@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 from local_pipeline import LocalPipeline
 
-from pipeline.jobs import JobState
-from pipeline.reporting import finish, finish_after_failure
-from pipeline.tracking import check, next_wait
+from antipiracy.domain.jobs import JobState
+from antipiracy.domain.schedule import next_wait
+from antipiracy.services.report import finish, finish_after_failure
+from antipiracy.services.track import check
 
 
 def submitted(pipeline: LocalPipeline, body: bytes, key: str = "inbox/movie.mp4", **changes: object) -> str:
@@ -125,7 +126,7 @@ def test_report_is_written_next_to_the_input_and_the_result_published(
     job_id = submitted(pipeline, video_bytes(mark="0000000000000002"), key="inbox/드라마 1화.mp4")
     follow(pipeline, job_id)
 
-    summary = finish(job_id, "terminal", jobs=pipeline.jobs, s3=pipeline.s3, sns=pipeline.sns, config=pipeline.config)
+    summary = finish(job_id, "terminal", jobs=pipeline.jobs, reports=pipeline.reports, results=pipeline.results_topic)
 
     report = json.loads(
         pipeline.s3.get_object(Bucket=pipeline.bucket, Key="results/inbox/드라마 1화.mp4.json")["Body"].read()
@@ -145,7 +146,7 @@ def test_report_of_a_failure_carries_the_guides_cause_and_solution(
     job_id = submitted(pipeline, video_bytes(fail="D002"))
     follow(pipeline, job_id)
 
-    finish(job_id, "terminal", jobs=pipeline.jobs, s3=pipeline.s3, sns=pipeline.sns, config=pipeline.config)
+    finish(job_id, "terminal", jobs=pipeline.jobs, reports=pipeline.reports, results=pipeline.results_topic)
 
     report = json.loads(
         pipeline.s3.get_object(Bucket=pipeline.bucket, Key="results/inbox/movie.mp4.json")["Body"].read()
@@ -161,9 +162,8 @@ def test_timeout_report_says_why(pipeline: LocalPipeline, video_bytes: Callable[
         job_id,
         "timed_out",
         jobs=pipeline.jobs,
-        s3=pipeline.s3,
-        sns=pipeline.sns,
-        config=pipeline.config,
+        reports=pipeline.reports,
+        results=pipeline.results_topic,
         reason="no terminal status after 10s of tracking",
     )
 
@@ -182,7 +182,7 @@ def test_pipeline_error_report_explains_a_doverunner_code_in_the_cause(
         ),
     }
 
-    finish(job_id, "error", jobs=pipeline.jobs, s3=pipeline.s3, sns=pipeline.sns, config=pipeline.config, error=error)
+    finish(job_id, "error", jobs=pipeline.jobs, reports=pipeline.reports, results=pipeline.results_topic, error=error)
 
     job = pipeline.jobs.require(job_id)
     assert job["state"] == "FAILED"
@@ -203,7 +203,7 @@ def test_failed_report_step_leaves_a_plain_report_with_the_error_and_the_job_fai
 
     # When the fallback runs
     summary = finish_after_failure(
-        job_id, error, jobs=pipeline.jobs, s3=pipeline.s3, sns=pipeline.sns, config=pipeline.config
+        job_id, error, jobs=pipeline.jobs, reports=pipeline.reports, results=pipeline.results_topic
     )
 
     # Then the report says what failed, the job is FAILED, and the result is published
@@ -224,15 +224,14 @@ def test_report_step_that_failed_after_finishing_the_job_keeps_its_report(
 ) -> None:
     job_id = submitted(pipeline, video_bytes(mark="0000000000000001"), key="inbox/reported.mp4")
     follow(pipeline, job_id)
-    finish(job_id, "terminal", jobs=pipeline.jobs, s3=pipeline.s3, sns=pipeline.sns, config=pipeline.config)
+    finish(job_id, "terminal", jobs=pipeline.jobs, reports=pipeline.reports, results=pipeline.results_topic)
 
     finish_after_failure(
         job_id,
         report_step_error("publishing failed"),
         jobs=pipeline.jobs,
-        s3=pipeline.s3,
-        sns=pipeline.sns,
-        config=pipeline.config,
+        reports=pipeline.reports,
+        results=pipeline.results_topic,
     )
 
     report = json.loads(
@@ -249,6 +248,6 @@ def test_report_of_a_job_back_to_received_for_an_upload_again_finishes_it(
     job_id = submitted(pipeline, video_bytes())
     pipeline.jobs.update(job_id, {"state": JobState.RECEIVED.value})
 
-    finish(job_id, "timed_out", jobs=pipeline.jobs, s3=pipeline.s3, sns=pipeline.sns, config=pipeline.config)
+    finish(job_id, "timed_out", jobs=pipeline.jobs, reports=pipeline.reports, results=pipeline.results_topic)
 
     assert pipeline.jobs.require(job_id)["state"] == "TIMED_OUT"

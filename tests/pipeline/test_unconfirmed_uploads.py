@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from local_pipeline import LocalPipeline
 
-from pipeline.ingest import ResubmitRequest, requests_from_message
-from pipeline.jobs import JobState, job_id_for, now_iso
-from pipeline.tracking import MAX_UPLOADS, JobEnded, check
+from antipiracy.domain.jobs import JobState, job_id_for, now_iso
+from antipiracy.domain.requests import ResubmitRequest
+from antipiracy.events import requests_from_message
+from antipiracy.services.track import MAX_UPLOADS, JobEnded, check
 
 BOUND = 1800  # the pipeline fixture's find_upload_seconds
 

@@ -12,8 +12,11 @@ import pytest
 from botocore.exceptions import ClientError
 from tables import create_jobs_table
 
-from pipeline.jobs import JobState, JobStore
-from pipeline.waking import Waker, keep_or_wake, wait_input
+from antipiracy.adapters.jobs_table import JobsTable
+from antipiracy.adapters.step_functions import StepFunctionsExecutions
+from antipiracy.domain.jobs import JobState
+from antipiracy.events import wait_input
+from antipiracy.services.wake import Waker, keep_or_wake
 
 
 @dataclass
@@ -32,17 +35,17 @@ class StepFunctionsCallbacks:
 
 @dataclass
 class Tracked:
-    jobs: JobStore
+    jobs: JobsTable
     sfn: StepFunctionsCallbacks
     job_id: str
 
     def wait(self, token: str, attempt: int = 1) -> dict[str, Any]:
         """What the waiter does when the execution enters its wait."""
-        return keep_or_wake(self.job_id, token, attempt, jobs=self.jobs, sfn=self.sfn)
+        return keep_or_wake(self.job_id, token, attempt, jobs=self.jobs, executions=StepFunctionsExecutions(self.sfn))
 
     def notify(self) -> str:
         """What the revoker does when a notification about the job's detection arrives."""
-        return Waker(self.jobs, self.sfn).wake(self.job_id)
+        return Waker(self.jobs, StepFunctionsExecutions(self.sfn)).wake(self.job_id)
 
     def job(self) -> dict[str, Any]:
         return self.jobs.require(self.job_id)
@@ -58,7 +61,7 @@ def tracked(moto_endpoint: str) -> Tracked:
         aws_access_key_id="x",
         aws_secret_access_key="y",
     )
-    jobs = JobStore(create_jobs_table(dynamodb, f"w{uuid.uuid4().hex[:10]}-jobs"))
+    jobs = JobsTable(create_jobs_table(dynamodb, f"w{uuid.uuid4().hex[:10]}-jobs"))
     jobs.create({"job_id": "job-1", "bucket": "b", "key": "inbox/a.mp4"})
     jobs.update("job-1", {"state": JobState.TRACKING.value, "detection_id": 1001})
     jobs.begin_check("job-1")
@@ -163,7 +166,7 @@ def test_notification_for_a_finished_job_marks_nothing(tracked: Tracked) -> None
 
 
 def test_notification_for_an_unknown_job_wakes_nothing_and_creates_nothing(tracked: Tracked) -> None:
-    outcome = Waker(tracked.jobs, tracked.sfn).wake("job-unknown")
+    outcome = Waker(tracked.jobs, StepFunctionsExecutions(tracked.sfn)).wake("job-unknown")
 
     assert outcome == "not_tracked"
     assert tracked.jobs.get("job-unknown") is None
@@ -180,14 +183,16 @@ class FailingJobs:
 
 
 def test_throttled_marking_is_raised_so_the_notification_is_retried() -> None:
-    waker = Waker(FailingJobs("ProvisionedThroughputExceededException"), StepFunctionsCallbacks())  # type: ignore[arg-type]
+    jobs = FailingJobs("ProvisionedThroughputExceededException")
+    waker = Waker(jobs, StepFunctionsExecutions(StepFunctionsCallbacks()))  # type: ignore[arg-type]
 
     with pytest.raises(ClientError):
         waker.wake("job-1")
 
 
 def test_marking_that_cannot_succeed_is_logged_not_raised() -> None:
-    waker = Waker(FailingJobs("AccessDeniedException"), StepFunctionsCallbacks())  # type: ignore[arg-type]
+    jobs = FailingJobs("AccessDeniedException")
+    waker = Waker(jobs, StepFunctionsExecutions(StepFunctionsCallbacks()))  # type: ignore[arg-type]
 
     assert waker.wake("job-1") == "failed"
 

@@ -13,13 +13,14 @@ import boto3
 from atomic_waf import AtomicWaf
 from tables import create_jobs_table, create_ledger_table
 
+from antipiracy.adapters.jobs_table import JobsTable
+from antipiracy.adapters.ledger_table import LedgerTable
+from antipiracy.adapters.waf_blocker import SessionBlocker
+from antipiracy.domain.notifications import parse_message
+from antipiracy.domain.waf_rules import LockContention, WafTarget, url_safe
+from antipiracy.services.revoke import Revoker
 from doverunner import DoveRunnerClient
 from doverunner_local.server import LocalDoveRunner
-from pipeline.jobs import JobStore
-from pipeline.notifications import parse_message
-from pipeline.revocation import Ledger, Revoker
-from pipeline.runtime import RevocationBlocker
-from pipeline.waf import LockContention, SessionBlocker, WafTarget, url_safe
 
 REGION = "us-east-1"
 MAX_RECEIVE_COUNT = 5  # the stack's default
@@ -46,7 +47,7 @@ def test_fifty_concurrent_revocations_block_all_fifty_tokens_and_lose_none(
     name = f"c{uuid.uuid4().hex[:10]}"
     dynamodb = aws(boto3.resource, "dynamodb", moto_endpoint)
     ledger_table = create_ledger_table(dynamodb, f"{name}-ledger")
-    jobs = JobStore(create_jobs_table(dynamodb, f"{name}-jobs"))
+    jobs = JobsTable(create_jobs_table(dynamodb, f"{name}-jobs"))
     raw_waf = aws(boto3.client, "wafv2", moto_endpoint)
     summary = raw_waf.create_web_acl(
         Name=name,
@@ -65,11 +66,10 @@ def test_fifty_concurrent_revocations_block_all_fifty_tokens_and_lose_none(
         client = make_client()
         engine = SessionBlocker(waf, target, rng=random.Random(index), backoff_base=0.002, backoff_cap=0.05)
         revoker = Revoker(
-            ledger=Ledger(aws(boto3.resource, "dynamodb", moto_endpoint).Table(ledger_table.name)),
+            ledger=LedgerTable(aws(boto3.resource, "dynamodb", moto_endpoint).Table(ledger_table.name)),
             client_factory=lambda: client,
-            blocker=RevocationBlocker(engine),
-            find_job=jobs.find_by_detection,
-            update_job=jobs.update,
+            blocker=engine,
+            jobs=jobs,
             block_seconds=3600,
         )
         session = sessions[index]
@@ -100,6 +100,6 @@ def test_fifty_concurrent_revocations_block_all_fifty_tokens_and_lose_none(
     assert errors == []
     assert set(actions.values()) == {"blocked"}
     assert SessionBlocker(raw_waf, target).blocked() == tokens
-    ledger = Ledger(ledger_table)
+    ledger = LedgerTable(ledger_table)
     assert {t for t in tokens if (ledger.get(t) or {}).get("state") == "BLOCKED"} == tokens
     assert waf.conflicts > 0

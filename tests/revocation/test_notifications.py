@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.notifications import MAX_TOKEN_LENGTH, InvalidNotification, parse_message
+from antipiracy.domain.notifications import MAX_TOKEN_LENGTH, InvalidNotification, parse_message
 
 
 def sns_envelope(message: Any) -> str:

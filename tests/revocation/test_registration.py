@@ -16,16 +16,11 @@ import boto3
 import pytest
 from lambda_context import FakeContext
 
+from antipiracy.adapters.cloudformation import ResponseNotDelivered, send_response
+from antipiracy.services.custom_resource import Answer, answer_within, failed
+from antipiracy.services.register import NOT_REGISTERED, PublisherKeys, Registrar
 from doverunner import ConfigurationError, DoveRunnerApiError, DoveRunnerClient, TransportError
 from doverunner_local.server import LocalDoveRunner
-from pipeline.custom_resource import ResponseNotDelivered, send_response
-from pipeline.registration import (
-    NOT_REGISTERED,
-    Outcome,
-    PublisherKeys,
-    Registrar,
-    answer_within,
-)
 
 REGION = "us-east-1"
 TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:DoveRunnerDetection-revocations"
@@ -51,7 +46,8 @@ def test_create_registers_the_topic_and_answers_with_the_registration_id(
     outcome = registrar(client).handle("Create", "", PROPERTIES)
 
     (record,) = registrations(local_doverunner).values()
-    assert (outcome.status, outcome.physical_id, outcome.noti_id) == ("SUCCESS", str(record.noti_id), record.noti_id)
+    assert (outcome.status, outcome.physical_id) == ("SUCCESS", str(record.noti_id))
+    assert outcome.data == {"NotificationId": str(record.noti_id)}
     assert (record.noti_name, record.aws_arn) == ("DoveRunnerDetection", TOPIC_ARN)
     assert (record.aws_access_key, record.aws_secret_key) == (KEYS.access_key, KEYS.secret_key)
 
@@ -186,11 +182,13 @@ def test_a_request_without_the_topic_fails_naming_what_is_missing(client: DoveRu
 def test_work_that_takes_too_long_is_answered_failed_in_time() -> None:
     release = threading.Event()
 
-    def slow() -> Outcome:
+    def slow() -> Answer:
         release.wait(5)
-        return Outcome("SUCCESS", "7")
+        return Answer("SUCCESS", "7")
 
-    outcome = answer_within(0.1, "Update", "7", slow)
+    outcome = answer_within(
+        0.1, slow, lambda reason: failed("Update", "7", reason, not_created=NOT_REGISTERED), "did not answer within 0 s"
+    )
     release.set()
 
     assert (outcome.status, outcome.physical_id) == ("FAILED", "7")

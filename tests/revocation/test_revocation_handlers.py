@@ -12,22 +12,16 @@ import pytest
 from lambda_context import FakeContext
 from tables import create_jobs_table, create_ledger_table
 
+from antipiracy import process_cache, wiring
+from antipiracy.adapters.waf_blocker import SessionBlocker
+from antipiracy.domain.waf_rules import WafTarget, url_safe
 from doverunner_local.server import LocalDoveRunner
-from pipeline import config as config_module
-from pipeline import runtime
-from pipeline.waf import SessionBlocker, WafTarget, url_safe
 
 REGION = "us-east-1"
 
 
 def clear_caches() -> None:
-    from aws_lambda_powertools.utilities import parameters
-
-    config_module.revocation_config.cache_clear()
-    config_module.config.cache_clear()
-    for made in (runtime.sqs, runtime.revocation_jobs, runtime.blocker):
-        made.cache_clear()
-    parameters.clear_caches()  # type: ignore[no-untyped-call]
+    process_cache.reset()
 
 
 def aws(service: str, endpoint: str) -> Any:
@@ -160,7 +154,7 @@ def test_lifter_lifts_expired_blocks_and_reports_capacity(
 
     monkeypatch.setenv("BLOCK_SECONDS", "1")
     clear_caches()
-    runtime.revoker().block_manually("Zm9vYmFyYmF6cXV4", "test")
+    wiring.revoker().block_manually("Zm9vYmFyYmF6cXV4", "test")
     import time
 
     time.sleep(1.1)

@@ -10,8 +10,9 @@ from typing import Any
 import boto3
 import pytest
 
+from antipiracy.adapters.waf_blocker import SessionBlocker
+from antipiracy.domain.waf_rules import WafTarget
 from doverunner_cli.main import main
-from pipeline.waf import SessionBlocker, WafTarget
 
 REGION = "us-east-1"
 

@@ -13,12 +13,14 @@ import boto3
 import pytest
 from tables import create_jobs_table, create_ledger_table
 
+from antipiracy.adapters.jobs_table import JobsTable
+from antipiracy.adapters.ledger_table import LedgerTable
+from antipiracy.domain.notifications import parse_message
+from antipiracy.domain.revocations import NoRoom, RevocationState
+from antipiracy.domain.waf_rules import url_safe
+from antipiracy.services.revoke import Revoker
 from doverunner import DoveRunnerClient
 from doverunner_local.server import LocalDoveRunner
-from pipeline.jobs import JobStore
-from pipeline.notifications import parse_message
-from pipeline.revocation import Ledger, NoRoom, RevocationState, Revoker
-from pipeline.waf import url_safe
 
 
 @dataclass
@@ -45,8 +47,8 @@ class MemoryBlocker:
 
 @dataclass
 class World:
-    ledger: Ledger
-    jobs: JobStore
+    ledger: LedgerTable
+    jobs: JobsTable
     blocker: MemoryBlocker
     revoker: Callable[..., Revoker]
     local: LocalDoveRunner
@@ -67,28 +69,28 @@ def world(moto_endpoint: str, local_doverunner: LocalDoveRunner, client: DoveRun
     name = f"r{uuid.uuid4().hex[:10]}"
     ledger = create_ledger_table(dynamodb, f"{name}-ledger")
     jobs_table = create_jobs_table(dynamodb, f"{name}-jobs")
-    jobs = JobStore(jobs_table)
+    jobs = JobsTable(jobs_table)
     blocker = MemoryBlocker()
     now = [datetime(2026, 11, 24, 12, 0, tzinfo=UTC)]
     wakes: list[tuple[str, Any]] = []
 
-    def wake(job_id: str) -> None:
-        job = jobs.require(job_id)
-        wakes.append((job_id, job.get("notified_status") or job.get("revocation", {}).get("state")))
+    class RecordingWaker:
+        def wake(self, job_id: str) -> None:
+            job = jobs.require(job_id)
+            wakes.append((job_id, job.get("notified_status") or job.get("revocation", {}).get("state")))
 
     def make(block_seconds: int = 3600) -> Revoker:
         return Revoker(
-            ledger=Ledger(ledger),
+            ledger=LedgerTable(ledger),
             client_factory=lambda: client,
             blocker=blocker,
-            find_job=jobs.find_by_detection,
-            update_job=jobs.update,
+            jobs=jobs,
             block_seconds=block_seconds,
             clock=lambda: now[0],
-            wake_job=wake,
+            waker=RecordingWaker(),
         )
 
-    return World(Ledger(ledger), jobs, blocker, make, local_doverunner, now, wakes)
+    return World(LedgerTable(ledger), jobs, blocker, make, local_doverunner, now, wakes)
 
 
 def token_of(local: LocalDoveRunner, mark: str = "0000000000000001") -> str:

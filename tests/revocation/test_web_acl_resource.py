@@ -10,7 +10,8 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from pipeline.web_acl import WebAclFailed, WebAclManager, WebAclSpec, parse_arn
+from antipiracy.adapters.web_acls import WebAclFailed, WebAclManager, WebAclSpec, parse_arn
+from antipiracy.services.web_acl import spec_from_properties
 
 SPEC = WebAclSpec(name="Stack-session-blocks", description="Blocks pirate sessions", metric_name="session-blocks")
 
@@ -107,7 +108,7 @@ def test_update_keeps_the_web_acl_and_its_rules(wafv2: Any) -> None:
 
 def test_properties_without_a_name_are_refused_naming_it() -> None:
     with pytest.raises(WebAclFailed, match="no Name"):
-        WebAclSpec.from_properties({"MetricName": "m", "ServiceToken": "arn"})
+        spec_from_properties({"MetricName": "m", "ServiceToken": "arn"})
 
 
 def test_an_arn_that_is_not_a_cloudfront_web_acl_is_refused() -> None:

@@ -8,11 +8,16 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote_plus
 
+from antipiracy.adapters.jobs_table import JobsTable
+from antipiracy.adapters.messaging import SnsResultsTopic
+from antipiracy.adapters.s3_objects import S3Objects
+from antipiracy.adapters.step_functions import StepFunctionsExecutions
+from antipiracy.config import PipelineConfig
+from antipiracy.domain.requests import S3ObjectRef
+from antipiracy.services.report import Reports
+from antipiracy.services.submit import Submitter
 from doverunner import DoveRunnerClient
 from doverunner_local.server import LocalDoveRunner
-from pipeline.config import PipelineConfig
-from pipeline.ingest import S3ObjectRef, Submitter
-from pipeline.jobs import JobStore
 
 REGION = "us-east-1"
 
@@ -27,7 +32,7 @@ class LocalPipeline:
     sqs: Any
     dynamodb: Any
     bucket: str
-    jobs: JobStore
+    jobs: JobsTable
     config: PipelineConfig
     results_queue_url: str
     client: DoveRunnerClient
@@ -38,13 +43,26 @@ class LocalPipeline:
         return S3ObjectRef(self.bucket, key, answer.get("VersionId"), answer["ETag"].strip('"'), "0055AED6DCD90281E5")
 
     def submitter(self, **config_changes: Any) -> Submitter:
+        config = replace(self.config, **config_changes)
         return Submitter(
-            s3=self.s3,
+            objects=S3Objects(self.s3),
             jobs=self.jobs,
-            sfn=self.sfn,
+            executions=StepFunctionsExecutions(self.sfn, config.state_machine_arn),
             client_factory=lambda: self.client,
-            config=replace(self.config, **config_changes),
+            config=config,
         )
+
+    @property
+    def reports(self) -> Reports:
+        return Reports(S3Objects(self.s3), self.config.results_prefix)
+
+    @property
+    def results_topic(self) -> SnsResultsTopic:
+        return SnsResultsTopic(self.sns, self.config.results_topic_arn)
+
+    @property
+    def wakes(self) -> StepFunctionsExecutions:
+        return StepFunctionsExecutions(self.sfn, self.config.state_machine_arn)
 
     def executions(self) -> list[dict[str, Any]]:
         return list(self.sfn.list_executions(stateMachineArn=self.config.state_machine_arn)["executions"])

@@ -21,20 +21,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from pipeline.waf import (
+from antipiracy.adapters.waf_blocker import SessionBlocker
+from antipiracy.domain.waf_rules import (
     TIER_CONTAINS,
     TIER_REGEX,
     CapacityExceeded,
     InvalidToken,
     LockContention,
-    SessionBlocker,
     UnreadableRule,
     WafTarget,
-    matches,
     plan,
     tokens_per_wcu_budget,
     url_safe,
 )
+from doverunner_local.waf_evaluator import matches
 
 REGION = "us-east-1"
 URL_SAFE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from pipeline.aws_errors import error_code
+from antipiracy.adapters.aws_errors import error_code
 
 SCOPE = "CLOUDFRONT"
 WAF_REGION = "us-east-1"
@@ -31,14 +31,6 @@ class WebAclSpec:
     name: str
     description: str
     metric_name: str
-
-    @classmethod
-    def from_properties(cls, properties: Mapping[str, Any]) -> WebAclSpec:
-        values = {key: str(properties.get(key) or "") for key in ("Name", "Description", "MetricName")}
-        missing = [key for key in ("Name", "MetricName") if not values[key]]
-        if missing:
-            raise WebAclFailed(f"the custom resource has no {', '.join(missing)}")
-        return cls(values["Name"], values["Description"], values["MetricName"])
 
 
 @dataclass(frozen=True)

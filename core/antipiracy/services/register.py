@@ -7,16 +7,14 @@ no secret.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from antipiracy.observability import logger as log
+from antipiracy.services.custom_resource import Answer, failed, required_properties
 from doverunner import ConfigurationError, DoveRunnerApiError, DoveRunnerClient, DoveRunnerClientError
-from pipeline import custom_resource
-
-log = logging.getLogger("pipeline.registration")
 
 # Physical id of a create that registered nothing: deleting it (a rollback) touches no registration.
 NOT_REGISTERED = "not-registered"
@@ -26,8 +24,6 @@ NOT_FOUND = "A4032"
 KEYS_NOT_WORKING = "A4033"
 KEY_RETRY_DELAYS = (5.0, 10.0, 20.0)
 REDACTED = "***"
-
-Status = custom_resource.Status
 
 
 class RegistrationFailed(Exception):
@@ -62,24 +58,8 @@ class Registration:
 
     @classmethod
     def from_properties(cls, properties: Mapping[str, Any]) -> Registration:
-        values = {key: str(properties.get(key) or "") for key in ("Name", "TopicArn", "PublisherSecretArn")}
-        missing = [key for key, value in values.items() if not value]
-        if missing:
-            raise RegistrationFailed(f"the custom resource has no {', '.join(missing)}")
+        values = required_properties(properties, ("Name", "TopicArn", "PublisherSecretArn"), RegistrationFailed)
         return cls(values["Name"], values["TopicArn"], values["PublisherSecretArn"])
-
-
-@dataclass(frozen=True)
-class Outcome:
-    status: Status
-    physical_id: str
-    reason: str = ""
-    noti_id: int | None = None
-
-
-def failed(request_type: str, physical_id: str, reason: str) -> Outcome:
-    """A failure keeps the resource's physical id; a failed create has none, so it gets NOT_REGISTERED."""
-    return Outcome("FAILED", physical_id if request_type != "Create" and physical_id else NOT_REGISTERED, reason)
 
 
 def registration_id(physical_id: str) -> int | None:
@@ -104,7 +84,7 @@ class Registrar:
         self._sleep = sleep
         self._key_retry_delays = key_retry_delays
 
-    def handle(self, request_type: str, physical_id: str, properties: Mapping[str, Any]) -> Outcome:
+    def handle(self, request_type: str, physical_id: str, properties: Mapping[str, Any]) -> Answer:
         """Never raises: every failure is a FAILED outcome with a reason."""
         secrets: list[str] = []
         try:
@@ -114,10 +94,10 @@ class Registrar:
             elif request_type == "Update":
                 noti_id = self._update(registration, physical_id, secrets)
             elif request_type == "Delete":
-                return Outcome("SUCCESS", physical_id, noti_id=self._delete(physical_id))
+                return _registered(physical_id, self._delete(physical_id))
             else:
                 raise RegistrationFailed(f"unknown request type {request_type!r}")
-            return Outcome("SUCCESS", str(noti_id), noti_id=noti_id)
+            return _registered(str(noti_id), noti_id)
         except RegistrationFailed as exc:
             reason = str(exc)
         except DoveRunnerClientError as exc:
@@ -126,7 +106,7 @@ class Registrar:
         except Exception as exc:
             log.exception("registering the topic failed unexpectedly")
             reason = f"unexpected {type(exc).__name__}; the registrar function's log has the details"
-        return failed(request_type, physical_id, _redact(reason, secrets))
+        return failed(request_type, physical_id, _redact(reason, secrets), not_created=NOT_REGISTERED)
 
     def _doverunner(self) -> DoveRunnerClient:
         try:
@@ -223,24 +203,13 @@ def _redact(text: str, secrets: list[str]) -> str:
     return text
 
 
-# ---- answering CloudFormation -------------------------------------------------------------------------------
+def _registered(physical_id: str, noti_id: int | None) -> Answer:
+    data = {"NotificationId": str(noti_id)} if noti_id is not None else {}
+    return Answer("SUCCESS", physical_id, "registered", data)
 
 
-def answer_within(seconds: float, request_type: str, physical_id: str, work: Callable[[], Outcome]) -> Outcome:
-    """`work`'s outcome, or a FAILED one if it raises or outlasts `seconds` (custom_resource.answer_within)."""
-    return custom_resource.answer_within(
-        seconds,
-        work,
-        lambda reason: failed(request_type, physical_id, reason),
+def late_answer(seconds: float) -> str:
+    return (
         f"DoveRunner did not answer within {seconds:.0f} s. Check its state with doverunner noti list "
-        "before deploying again (a registration may have been made).",
-    )
-
-
-def response_body(event: Mapping[str, Any], outcome: Outcome) -> dict[str, Any]:
-    """The answer CloudFormation expects at the event's ResponseURL."""
-    data = {"NotificationId": str(outcome.noti_id)} if outcome.noti_id is not None else {}
-    reason = outcome.reason or ("registered" if outcome.status == "SUCCESS" else "")
-    return custom_resource.response_body(
-        event, custom_resource.Answer(outcome.status, outcome.physical_id, reason, data)
+        "before deploying again (a registration may have been made)."
     )

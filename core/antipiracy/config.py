@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
 
+from antipiracy.process_cache import once
 from doverunner.codes import service_code
 
 SINGLE_PUT_LIMIT = 5 * 1024**3  # the largest object one signed PUT can take
@@ -86,13 +86,13 @@ class PipelineConfig:
         )
 
 
-@cache
+@once
 def config() -> PipelineConfig:
     """The configuration of this process (a Lambda's cold start reads it once)."""
     return PipelineConfig.from_env()
 
 
-@cache
+@once
 def jobs_table() -> str:
     """The jobs table's name, for a function that needs no other setting (the waiter)."""
     return _get(os.environ, "JOBS_TABLE")
@@ -135,7 +135,7 @@ class RevocationConfig:
         )
 
 
-@cache
+@once
 def revocation_config() -> RevocationConfig:
     return RevocationConfig.from_env()
 

@@ -6,10 +6,12 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
-from doverunner import Detection, DoveRunnerClient, describe_status
-from pipeline.config import PipelineConfig
-from pipeline.jobs import FINAL_STATES, JobStore, now_iso, seconds_since, uploads_of
-from pipeline.observability import logger
+from antipiracy.config import PipelineConfig
+from antipiracy.domain.jobs import FINAL_STATES, now_iso, seconds_since, uploads_of
+from antipiracy.domain.schedule import next_wait
+from antipiracy.observability import logger
+from antipiracy.ports import DetectionApi, Jobs
+from doverunner import Detection, describe_status
 
 # Uploads of one job whose answer never came, before the job is reported as timed out: each is one
 # `find_upload_seconds` apart, and none spends quota unless DoveRunner stored it (then it is found, not repeated).
@@ -18,11 +20,6 @@ MAX_UPLOADS = 10
 
 class JobEnded(Exception):
     """The job reached a final state outside tracking; the state machine writes its failure report."""
-
-
-def next_wait(attempt: int, config: PipelineConfig) -> int:
-    """Waits grow from the initial wait by `wait_growth` per check, up to the cap."""
-    return int(min(config.max_wait_seconds, config.initial_wait_seconds * config.wait_growth**attempt))
 
 
 def detection_fields(detection: Detection) -> dict[str, Any]:
@@ -50,14 +47,14 @@ def check(
     job_id: str,
     previous: dict[str, Any],
     *,
-    jobs: JobStore,
-    client: DoveRunnerClient,
+    jobs: Jobs,
+    client: DetectionApi,
     config: PipelineConfig,
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """The state machine's Check step. Returns the next `check` state: terminal, timed_out, wait_seconds."""
     moment = now or datetime.now(UTC)
-    # Before DoveRunner is asked: a notification from now on wakes the next wait (pipeline/waking.py).
+    # Before DoveRunner is asked: a notification from now on wakes the next wait (services/wake.py).
     job = jobs.begin_check(job_id)
     if job["state"] in FINAL_STATES:
         # Ended outside tracking: DoveRunner refused an upload made again. The failure report says why.
@@ -142,7 +139,7 @@ def _not_found(job: dict[str, Any], config: PipelineConfig, now: datetime) -> tu
     return {"resubmit": True}, record
 
 
-def _find(job: dict[str, Any], client: DoveRunnerClient) -> Detection | None:
+def _find(job: dict[str, Any], client: DetectionApi) -> Detection | None:
     for detection in client.iter_detections(keyword=job["dr_title"], condition="title", service=job["service"]):
         if detection.title == job["dr_title"]:
             return detection

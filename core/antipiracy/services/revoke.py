@@ -9,166 +9,17 @@ the ledger item gathers every detection that named it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
-from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
-from boto3.dynamodb.conditions import Key
-
-from doverunner import DoveRunnerClient
-from pipeline.jobs import now_iso
-from pipeline.notifications import StatusNotification
-from pipeline.observability import logger, metrics
-from pipeline.waf import url_safe
-
-MAX_MESSAGES_KEPT = 10
-
-
-class RevocationState(StrEnum):
-    BLOCKED = "BLOCKED"
-    NOT_VERIFIED = "NOT_VERIFIED"
-    CAPACITY_EXCEEDED = "CAPACITY_EXCEEDED"
-    LIFTED = "LIFTED"
-
-
-class NoRoom(Exception):
-    """The blocker had no capacity left for the token."""
-
-
-class Blocker(Protocol):
-    def block(self, tokens: list[str]) -> object: ...
-
-    def unblock(self, tokens: list[str]) -> object: ...
-
-
-def _epoch(moment: datetime) -> int:
-    return int(moment.timestamp())
-
-
-class Ledger:
-    """The revocation ledger table: key `token` (URL-safe), index `by-state-expiry` (state, expires_epoch)."""
-
-    EXPIRY_INDEX = "by-state-expiry"
-
-    def __init__(self, table: Any) -> None:
-        self._table = table
-
-    def get(self, token: str) -> dict[str, Any] | None:
-        item = self._table.get_item(Key={"token": url_safe(token)}, ConsistentRead=True).get("Item")
-        return _plain(item) if item else None
-
-    def record(
-        self,
-        token: str,
-        state: RevocationState,
-        *,
-        note: StatusNotification | None = None,
-        message: str | None = None,
-        job_id: str | None = None,
-        fields: dict[str, Any] | None = None,
-        remove: tuple[str, ...] = (),
-    ) -> dict[str, Any]:
-        """Sets the token's state and fields (removing `remove`), and adds the detection and message behind it."""
-        values: dict[str, Any] = {
-            "state": state.value,
-            "original_token": token,
-            "updated_at": now_iso(),
-            **(fields or {}),
-        }
-        names = {f"#f{i}": name for i, name in enumerate(values)}
-        attrs: dict[str, Any] = {f":v{i}": value for i, value in enumerate(values.values())}
-        sets = [f"#f{i} = :v{i}" for i in range(len(values))]
-        adds = []
-        if note is not None and note.detection_id is not None:
-            names["#d"] = "detection_ids"
-            attrs[":d"] = {note.detection_id}
-            adds.append("#d :d")
-        if note is not None and note.forensic_mark:
-            names["#m"] = "forensic_mark"
-            attrs[":m"] = note.forensic_mark
-            sets.append("#m = :m")
-        if job_id:
-            names["#j"] = "job_ids"
-            attrs[":j"] = {job_id}
-            adds.append("#j :j")
-        if message is not None:
-            names["#msgs"] = "messages"
-            attrs[":msg"] = [{"at": now_iso(), "message": message[:4096]}]
-            attrs[":none"] = []
-            sets.append("#msgs = list_append(if_not_exists(#msgs, :none), :msg)")
-        expression = "SET " + ", ".join(sets) + (" ADD " + ", ".join(adds) if adds else "")
-        if remove:
-            names.update({f"#r{i}": name for i, name in enumerate(remove)})
-            expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(remove)))
-        item = self._table.update_item(
-            Key={"token": url_safe(token)},
-            UpdateExpression=expression,
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=attrs,
-            ReturnValues="ALL_NEW",
-        )["Attributes"]
-        messages = item.get("messages") or []
-        if len(messages) > MAX_MESSAGES_KEPT:
-            # Keep the first (why it was blocked) and the latest ones.
-            self._table.update_item(
-                Key={"token": url_safe(token)},
-                UpdateExpression="SET messages = :kept",
-                ExpressionAttributeValues={":kept": [messages[0], *messages[-(MAX_MESSAGES_KEPT - 1) :]]},
-            )
-        return dict(_plain(item))
-
-    def expired(self, now: datetime) -> list[dict[str, Any]]:
-        """BLOCKED tokens whose block has expired."""
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {
-            "IndexName": self.EXPIRY_INDEX,
-            "KeyConditionExpression": Key("state").eq(RevocationState.BLOCKED.value)
-            & Key("expires_epoch").lte(_epoch(now)),
-        }
-        while True:
-            page = self._table.query(**kwargs)
-            items += [_plain(item) for item in page.get("Items", [])]
-            if "LastEvaluatedKey" not in page:
-                return items
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-    def all(self) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {}
-        while True:
-            page = self._table.scan(**kwargs)
-            items += [_plain(item) for item in page.get("Items", [])]
-            if "LastEvaluatedKey" not in page:
-                return sorted(items, key=lambda i: str(i.get("updated_at", "")))
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, set):
-        return sorted(_plain(v) for v in value)
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
-
-
-@dataclass(frozen=True)
-class RevocationResult:
-    action: str  # blocked, already_blocked, not_verified, no_room, recorded, nothing_to_block
-    token: str | None = None
-    detection_id: int | None = None
-    job_id: str | None = None
-    detail: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v not in (None, "")}
+from antipiracy.domain.jobs import now_iso
+from antipiracy.domain.notifications import StatusNotification
+from antipiracy.domain.revocations import NoRoom, RevocationResult, RevocationState, epoch
+from antipiracy.domain.waf_rules import url_safe
+from antipiracy.observability import logger, metrics
+from antipiracy.ports import Blocker, DetectionApi, Jobs, JobWaker, Ledger, ReportRewriter
+from doverunner import describe_error
 
 
 class Revoker:
@@ -176,38 +27,42 @@ class Revoker:
         self,
         *,
         ledger: Ledger,
-        client_factory: Callable[[], DoveRunnerClient],
+        client_factory: Callable[[], DetectionApi],
         blocker: Blocker,
-        find_job: Callable[[int], dict[str, Any] | None],
-        update_job: Callable[[str, dict[str, Any]], object],
         block_seconds: int,
+        jobs: Jobs | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        rewrite_report: Callable[[dict[str, Any]], object] | None = None,
-        wake_job: Callable[[str], object] | None = None,
+        reports: ReportRewriter | None = None,
+        waker: JobWaker | None = None,
     ) -> None:
+        """`jobs`: the jobs a notification's detection may belong to (None: an operator's tool, no jobs);
+        `reports`: rewrites a finished job's report with its revocation; `waker`: wakes the job's execution."""
         self._ledger = ledger
         self._client_factory = client_factory
         self._blocker = blocker
-        self._find_job = find_job
-        self._update_job = update_job
+        self._jobs = jobs
         self._block_seconds = block_seconds
         self._clock = clock
-        self._rewrite_report = rewrite_report
-        self._wake_job = wake_job
+        self._reports = reports
+        self._waker = waker
 
     def handle(self, note: StatusNotification, message: str) -> RevocationResult:
         result = self._handle(note, message)
-        if result.job_id and self._wake_job is not None:
+        if result.job_id and self._waker is not None:
             # After the record, so that the Check it brings forward reports the revocation too.
-            self._wake_job(result.job_id)
+            self._waker.wake(result.job_id)
         return result
 
     def _handle(self, note: StatusNotification, message: str) -> RevocationResult:
-        job = self._find_job(note.detection_id) if note.detection_id is not None else None
+        job = (
+            self._jobs.find_by_detection(note.detection_id)
+            if self._jobs is not None and note.detection_id is not None
+            else None
+        )
         job_id = job["job_id"] if job else None
         if note.detection_status in ("FD006", "FD007"):
-            if job_id:
-                self._update_job(
+            if job_id and self._jobs is not None:
+                self._jobs.update(
                     job_id,
                     {
                         "notified_status": note.detection_status,
@@ -271,13 +126,13 @@ class Revoker:
         return RevocationResult("blocked", url_safe(token), note.detection_id, job_id)
 
     def _note_on_job(self, job_id: str | None, token: str, state: RevocationState) -> None:
-        if not job_id:
+        if not job_id or self._jobs is None:
             return
         revocation = {"token": url_safe(token), "state": state.value, "at": now_iso()}
-        job = self._update_job(job_id, {"revocation": revocation})
+        job = self._jobs.update(job_id, {"revocation": revocation})
         # A report written before the notification arrived gets the revocation too.
-        if self._rewrite_report is not None and isinstance(job, dict) and job.get("report_key"):
-            self._rewrite_report(job)
+        if self._reports is not None and job.get("report_key"):
+            self._reports.rewrite(job)
 
     def lift_expired(self) -> list[str]:
         """Lifts every block whose time is up; the tokens lifted."""
@@ -306,7 +161,7 @@ class Revoker:
         if self._block_seconds <= 0:
             return {}, ("expires_at", "expires_epoch")
         expires = self._clock() + timedelta(seconds=self._block_seconds)
-        return {"expires_at": expires.strftime("%Y-%m-%dT%H:%M:%SZ"), "expires_epoch": _epoch(expires)}, ()
+        return {"expires_at": expires.strftime("%Y-%m-%dT%H:%M:%SZ"), "expires_epoch": epoch(expires)}, ()
 
     def unblock(self, tokens: Iterable[str], reason: str = "unblocked by an operator") -> list[str]:
         listed = list(tokens)
@@ -317,8 +172,6 @@ class Revoker:
 
 
 def _error(note: StatusNotification) -> dict[str, Any]:
-    from doverunner import describe_error
-
     info = describe_error(note.error_code or "D000")
     return {
         "error_code": note.error_code,
@@ -326,7 +179,3 @@ def _error(note: StatusNotification) -> dict[str, Any]:
         "description": info.description,
         "solution": info.solution,
     }
-
-
-def raw(body: Any) -> str:
-    return body if isinstance(body, str) else json.dumps(body)

@@ -19,49 +19,31 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import IO, Any, cast
-from urllib.parse import unquote, unquote_plus
+from urllib.parse import unquote
 
-from aws_lambda_powertools.utilities.data_classes import S3Event
-from botocore.exceptions import ClientError
-
-from doverunner import ConfigurationError, DoveRunnerApiError, DoveRunnerClient, TransportError, service_code
-from doverunner.client import SUPPORTED_EXTENSIONS, file_extension
-from pipeline.config import PipelineConfig
-from pipeline.jobs import (
+from antipiracy.config import PipelineConfig
+from antipiracy.domain.jobs import (
     FINAL_STATES,
     JobExists,
     JobState,
-    JobStore,
     StateConflict,
+    dr_title,
     job_id_for,
     now_iso,
     seconds_since,
     uploads_of,
 )
-from pipeline.observability import logger, metrics
-from pipeline.reporting import write_report
-from pipeline.waking import Waker
-
-
-@dataclass(frozen=True)
-class S3ObjectRef:
-    """An object named by an S3 event; `key` already URL-decoded."""
-
-    bucket: str
-    key: str
-    version_id: str | None = None
-    etag: str = ""
-    sequencer: str = ""
-
-    @property
-    def version(self) -> str:
-        # Without bucket versioning, the ETag and sequencer tell one write of a key from the next.
-        return self.version_id or f"{self.etag}:{self.sequencer}"
+from antipiracy.domain.requests import ResubmitRequest, S3ObjectRef
+from antipiracy.observability import logger, metrics
+from antipiracy.ports import DetectionApi, Executions, Jobs, Objects
+from antipiracy.services.report import Reports
+from antipiracy.services.wake import Waker
+from doverunner import ConfigurationError, DoveRunnerApiError, TransportError, service_code
+from doverunner.client import SUPPORTED_EXTENSIONS, file_extension
 
 
 @dataclass(frozen=True)
@@ -79,38 +61,22 @@ class RetryLater(Exception):
     """Nothing was decided: the message must come back (and end in the dead-letter queue if it keeps failing)."""
 
 
-RESUBMIT_MESSAGE = "doverunner.resubmit"
-
-
-@dataclass(frozen=True)
-class ResubmitRequest:
-    """Tracking's request to upload a job's file again (a message on the ingest queue): `uploads` is the number
-    of uploads the request was made after, so a repeated request uploads nothing."""
-
-    job_id: str
-    uploads: int
-
-
-def dr_title(title: str, job_id: str) -> str:
-    """The title sent to DoveRunner: unique per job, so the job's detection can be found by title."""
-    return f"{title} #{job_id.removeprefix('job-')[:16]}"
-
-
 class Submitter:
     def __init__(
         self,
         *,
-        s3: Any,
-        jobs: JobStore,
-        sfn: Any,
-        client_factory: Callable[[], DoveRunnerClient],
+        objects: Objects,
+        jobs: Jobs,
+        executions: Executions,
+        client_factory: Callable[[], DetectionApi],
         config: PipelineConfig,
     ) -> None:
-        self._s3 = s3
+        self._objects = objects
         self._jobs = jobs
-        self._sfn = sfn
+        self._executions = executions
         self._client_factory = client_factory
         self._config = config
+        self._reports = Reports(objects, config.results_prefix)
 
     # ---- entry ------------------------------------------------------------------------------------------------
 
@@ -134,15 +100,7 @@ class Submitter:
     # ---- steps ------------------------------------------------------------------------------------------------
 
     def _head(self, ref: S3ObjectRef) -> dict[str, Any]:
-        kwargs = {"Bucket": ref.bucket, "Key": ref.key}
-        if ref.version_id:
-            kwargs["VersionId"] = ref.version_id
-        try:
-            return dict(self._s3.head_object(**kwargs))
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NoSuchVersion"):
-                raise FileNotFoundError(ref.key) from None
-            raise
+        return self._objects.head(ref.bucket, ref.key, ref.version_id)
 
     def _job_item(self, job_id: str, ref: S3ObjectRef, head: dict[str, Any]) -> dict[str, Any]:
         metadata = {k.lower(): v for k, v in (head.get("Metadata") or {}).items()}
@@ -205,7 +163,7 @@ class Submitter:
         # The operator finds the refusal where a report would be, not only in the jobs table.
         report_key = ""
         if job.get("key", "").startswith(self._config.inbox_prefix):
-            report = write_report(self._s3, self._config.results_prefix, job, JobState.REJECTED, reason)
+            report = self._reports.write(job, JobState.REJECTED, reason)
             report_key = report["report_key"]
         self._jobs.update(
             job["job_id"],
@@ -261,7 +219,7 @@ class Submitter:
 
     def resubmit(self, request: ResubmitRequest) -> SubmitResult:
         """Uploads a job's file again: its last upload failed after its last byte and no detection appeared in
-        time (pipeline/tracking.py). A job that moved on since the request (found, ended, uploaded again) is left."""
+        time (services/track.py). A job that moved on since the request (found, ended, uploaded again) is left."""
         job_id = request.job_id
         logger.append_keys(job_id=job_id)
         job = self._jobs.get(job_id)
@@ -295,10 +253,10 @@ class Submitter:
     def _woken(self, result: SubmitResult) -> SubmitResult:
         """The job's execution, waiting for its next check, checks now: the new upload's detection is listed."""
         if result.action in ("submitted", "adopted"):
-            Waker(self._jobs, self._sfn).wake(result.job_id)
+            Waker(self._jobs, self._executions).wake(result.job_id)
         return result
 
-    def _client(self, job_id: str) -> DoveRunnerClient:
+    def _client(self, job_id: str) -> DetectionApi:
         """The client, before anything is claimed: missing credentials leave the job as it is, with the reason."""
         try:
             return self._client_factory()
@@ -319,7 +277,7 @@ class Submitter:
             return SubmitResult(job["job_id"], JobState.SUBMITTING.value, "duplicate")
         return self._call_doverunner(job, client)
 
-    def _call_doverunner(self, job: dict[str, Any], client: DoveRunnerClient) -> SubmitResult:
+    def _call_doverunner(self, job: dict[str, Any], client: DetectionApi) -> SubmitResult:
         job_id = job["job_id"]
         try:
             detection_id, detail = self._request(job, client)
@@ -348,19 +306,17 @@ class Submitter:
         self._start_tracking(job)
         return SubmitResult(job_id, JobState.TRACKING.value, "submitted", job["method"])
 
-    def _request(self, job: dict[str, Any], client: DoveRunnerClient) -> tuple[int | None, dict[str, Any]]:
+    def _request(self, job: dict[str, Any], client: DetectionApi) -> tuple[int | None, dict[str, Any]]:
         if job["method"] == "url":
-            url = self._s3.generate_presigned_url(
-                "get_object",
-                Params={"Bucket": job["bucket"], "Key": job["key"], **self._version(job)},
-                ExpiresIn=self._config.presigned_url_seconds,
+            url = self._objects.presigned_get(
+                job["bucket"], job["key"], job.get("version_id"), self._config.presigned_url_seconds
             )
             return client.detect_url(job["dr_title"], url, service=job["service"]), {}
         hasher = _Sha256()
 
         def open_object() -> IO[bytes]:
             hasher.reset()
-            body = self._s3.get_object(Bucket=job["bucket"], Key=job["key"], **self._version(job))["Body"]
+            body = self._objects.open(job["bucket"], job["key"], job.get("version_id"))
             return cast(IO[bytes], _HashingReader(body, hasher))
 
         receipt = client.detect_upload(
@@ -385,10 +341,6 @@ class Submitter:
             "uploads": uploads_of(job) + 1,
         }
 
-    @staticmethod
-    def _version(job: dict[str, Any]) -> dict[str, str]:
-        return {"VersionId": job["version_id"]} if job.get("version_id") else {}
-
     def _release(self, job_id: str, error: str) -> None:
         """Nothing reached DoveRunner: back to RECEIVED so the next delivery sends it."""
         self._jobs.update(
@@ -409,17 +361,7 @@ class Submitter:
         """One execution per job: its name is the job id, so a repeated start is refused."""
         job_id = job["job_id"]
         check = {"attempt": 0, "detection_id": job.get("detection_id")}
-        try:
-            started = self._sfn.start_execution(
-                stateMachineArn=self._config.state_machine_arn,
-                name=job_id,
-                input=json.dumps({"job_id": job_id, "check": check}),
-            )
-            arn = started["executionArn"]
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ExecutionAlreadyExists":
-                raise
-            arn = f"{self._config.state_machine_arn.replace(':stateMachine:', ':execution:')}:{job_id}"
+        arn = self._executions.start(job_id, {"job_id": job_id, "check": check})
         # A StateConflict means the execution already moved the job on.
         with contextlib.suppress(StateConflict):
             self._jobs.update(
@@ -455,41 +397,3 @@ class _HashingReader:
 
     def seekable(self) -> bool:
         return False
-
-
-def requests_from_message(body: Any) -> list[S3ObjectRef | ResubmitRequest]:
-    """What an ingest-queue message asks for: the objects of an S3 event notification, or tracking's request to
-    upload a job's file again. Anything else is an error."""
-    if isinstance(body, dict) and body.get("type") == RESUBMIT_MESSAGE:
-        job_id, uploads = body.get("job_id"), body.get("uploads")
-        if not isinstance(job_id, str) or not job_id or not isinstance(uploads, int) or isinstance(uploads, bool):
-            raise ValueError("a resubmit request needs a job_id and the number of uploads it was made after")
-        return [ResubmitRequest(job_id, uploads)]
-    return list(refs_from_message(body))
-
-
-def refs_from_message(body: Any) -> list[S3ObjectRef]:
-    """The objects an S3 event notification names; an S3 test event names none. Anything else is an error."""
-    if not isinstance(body, dict):
-        raise ValueError("the message is not a JSON object")
-    if body.get("Event") == "s3:TestEvent":
-        return []
-    records = body.get("Records")
-    if not isinstance(records, list) or not records:
-        raise ValueError("the message is not an S3 event notification (no Records)")
-    refs = []
-    for record in S3Event(body).records:
-        if not record.event_name.startswith("ObjectCreated:"):
-            raise ValueError(f"unexpected S3 event {record.event_name!r}")
-        obj = record.s3.get_object
-        refs.append(
-            S3ObjectRef(
-                bucket=record.s3.bucket.name,
-                key=unquote_plus(obj.key),  # S3 events carry the key URL-encoded ('+' for a space)
-                version_id=obj.version_id,
-                etag=obj.etag,
-                # Real S3 always sends it for a PUT; it matters only for buckets without versioning.
-                sequencer=str(obj.get("sequencer", "")),
-            )
-        )
-    return refs

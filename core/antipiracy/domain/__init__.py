@@ -1,0 +1,1 @@
+"""Plain values and rules of the product: no I/O, no AWS client."""

@@ -1,0 +1,21 @@
+"""When tracking looks at a detection again."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class WaitPolicy(Protocol):
+    @property
+    def initial_wait_seconds(self) -> int: ...
+
+    @property
+    def max_wait_seconds(self) -> int: ...
+
+    @property
+    def wait_growth(self) -> float: ...
+
+
+def next_wait(attempt: int, policy: WaitPolicy) -> int:
+    """Waits grow from the initial wait by `wait_growth` per check, up to the cap."""
+    return int(min(policy.max_wait_seconds, policy.initial_wait_seconds * policy.wait_growth**attempt))

@@ -1,0 +1,71 @@
+"""The functions' events parsed into typed values; anything malformed is a ValueError naming what is wrong."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote_plus
+
+from aws_lambda_powertools.utilities.data_classes import S3Event
+
+from antipiracy.domain.requests import RESUBMIT_MESSAGE, ResubmitRequest, S3ObjectRef
+
+
+def requests_from_message(body: Any) -> list[S3ObjectRef | ResubmitRequest]:
+    """What an ingest-queue message asks for: the objects of an S3 event notification, or tracking's request to
+    upload a job's file again. Anything else is an error."""
+    if isinstance(body, dict) and body.get("type") == RESUBMIT_MESSAGE:
+        job_id, uploads = body.get("job_id"), body.get("uploads")
+        if not isinstance(job_id, str) or not job_id or not isinstance(uploads, int) or isinstance(uploads, bool):
+            raise ValueError("a resubmit request needs a job_id and the number of uploads it was made after")
+        return [ResubmitRequest(job_id, uploads)]
+    return list(refs_from_message(body))
+
+
+def refs_from_message(body: Any) -> list[S3ObjectRef]:
+    """The objects an S3 event notification names; an S3 test event names none. Anything else is an error."""
+    if not isinstance(body, dict):
+        raise ValueError("the message is not a JSON object")
+    if body.get("Event") == "s3:TestEvent":
+        return []
+    records = body.get("Records")
+    if not isinstance(records, list) or not records:
+        raise ValueError("the message is not an S3 event notification (no Records)")
+    refs = []
+    for record in S3Event(body).records:
+        if not record.event_name.startswith("ObjectCreated:"):
+            raise ValueError(f"unexpected S3 event {record.event_name!r}")
+        obj = record.s3.get_object
+        refs.append(
+            S3ObjectRef(
+                bucket=record.s3.bucket.name,
+                key=unquote_plus(obj.key),  # S3 events carry the key URL-encoded ('+' for a space)
+                version_id=obj.version_id,
+                etag=obj.etag,
+                # Real S3 always sends it for a PUT; it matters only for buckets without versioning.
+                sequencer=str(obj.get("sequencer", "")),
+            )
+        )
+    return refs
+
+
+def step_input(event: Any, step: str) -> tuple[str, dict[str, Any]]:
+    """The job id and the previous Check's state from a state machine step's input."""
+    job_id = event.get("job_id") if isinstance(event, dict) else None
+    if not isinstance(job_id, str) or not job_id:
+        raise ValueError(f"the {step} step needs a job_id")
+    check = event.get("check")
+    return job_id, check if isinstance(check, dict) else {}
+
+
+def wait_input(event: Any) -> tuple[str, str, int]:
+    """The job id, task token and Check attempt from the wait task's payload."""
+    if not isinstance(event, dict):
+        raise ValueError("the wait step needs a JSON object")
+    job_id, token, attempt = event.get("job_id"), event.get("task_token"), event.get("attempt")
+    if not isinstance(job_id, str) or not job_id:
+        raise ValueError("the wait step needs a job_id")
+    if not isinstance(token, str) or not token:
+        raise ValueError("the wait step needs a task_token")
+    if isinstance(attempt, bool) or not isinstance(attempt, int) or attempt < 0:
+        raise ValueError("the wait step needs the Check's attempt (a number)")
+    return job_id, token, attempt

@@ -1,0 +1,155 @@
+"""What the services need of the outside world, each a small typed interface.
+
+The adapters (antipiracy.adapters) implement them over AWS; the unit tests implement them in memory
+(tests/support/fakes.py). The DoveRunner client (the layer's `doverunner` package) satisfies DetectionApi as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
+from typing import IO, Any, Protocol
+
+from antipiracy.domain.notifications import StatusNotification
+from antipiracy.domain.revocations import RevocationState
+from doverunner import Detection, DetectionPage, TokenVerification, UploadReceipt
+
+
+class Jobs(Protocol):
+    """The jobs table: one item per object version, every change conditional."""
+
+    def create(self, item: dict[str, Any]) -> dict[str, Any]:
+        """The new job in state RECEIVED; JobExists with the stored one if the id is taken."""
+        ...
+
+    def get(self, job_id: str) -> dict[str, Any] | None: ...
+
+    def require(self, job_id: str) -> dict[str, Any]:
+        """The job; KeyError if there is none."""
+        ...
+
+    def find_by_detection(self, detection_id: int) -> dict[str, Any] | None: ...
+
+    def update(
+        self,
+        job_id: str,
+        fields: dict[str, Any],
+        *,
+        expect: tuple[Any, ...] = (),
+        history: dict[str, Any] | None = None,
+        match: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Sets fields, only from the `expect`ed states and while `match` holds (else StateConflict); the new job."""
+        ...
+
+    def begin_check(self, job_id: str) -> dict[str, Any]: ...
+
+    def keep_wake_token(self, job_id: str, token: str, attempt: int) -> bool: ...
+
+    def request_wake(self, job_id: str) -> tuple[bool, str | None]: ...
+
+
+class Objects(Protocol):
+    """The inbox bucket: the dropped videos and the reports."""
+
+    def head(self, bucket: str, key: str, version_id: str | None) -> dict[str, Any]:
+        """The object's metadata (HeadObject's answer); FileNotFoundError if it is gone."""
+        ...
+
+    def open(self, bucket: str, key: str, version_id: str | None) -> IO[bytes]:
+        """The object's bytes as a stream read once."""
+        ...
+
+    def presigned_get(self, bucket: str, key: str, version_id: str | None, seconds: int) -> str: ...
+
+    def put_json(self, bucket: str, key: str, document: Mapping[str, Any]) -> None: ...
+
+
+class Executions(Protocol):
+    """The tracking state machine's executions."""
+
+    def start(self, name: str, payload: Mapping[str, Any]) -> str:
+        """Starts the execution `name` (or finds it started already); its ARN."""
+        ...
+
+    def wake(self, token: str, *, job_id: str) -> bool:
+        """Ends a wait with task success; False when the wait was over or Step Functions refused."""
+        ...
+
+
+class ResultsTopic(Protocol):
+    def publish(self, message: Mapping[str, Any], attributes: Mapping[str, str]) -> None: ...
+
+
+class DeadLetters(Protocol):
+    def send(self, body: str, reason: str) -> None: ...
+
+
+class Ledger(Protocol):
+    """The revocation ledger: one item per token."""
+
+    def get(self, token: str) -> dict[str, Any] | None: ...
+
+    def record(
+        self,
+        token: str,
+        state: RevocationState,
+        *,
+        note: StatusNotification | None = None,
+        message: str | None = None,
+        job_id: str | None = None,
+        fields: dict[str, Any] | None = None,
+        remove: tuple[str, ...] = (),
+    ) -> dict[str, Any]: ...
+
+    def expired(self, now: datetime) -> list[dict[str, Any]]: ...
+
+    def all(self) -> list[dict[str, Any]]: ...
+
+
+class Blocker(Protocol):
+    """Blocks sessions at the CDN; `block` raises NoRoom when there is no capacity left."""
+
+    def block(self, tokens: list[str]) -> object: ...
+
+    def unblock(self, tokens: list[str]) -> object: ...
+
+
+class JobWaker(Protocol):
+    """Brings a job's next Check forward (services/wake.py)."""
+
+    def wake(self, job_id: str) -> object: ...
+
+
+class ReportRewriter(Protocol):
+    """Writes a finished job's report again (services/report.py)."""
+
+    def rewrite(self, job: dict[str, Any]) -> object: ...
+
+
+class DetectionApi(Protocol):
+    """The part of DoveRunner's API the services call (the `doverunner` client has all of it)."""
+
+    def list_detections(
+        self, *, keyword: str | None = None, condition: str | None = None, service: str | None = None
+    ) -> DetectionPage: ...
+
+    def iter_detections(self, *, page_unit: int = 25, **filters: Any) -> Iterator[Detection]: ...
+
+    def detail(self, detection_id: int, *, service: str | None = None) -> Detection: ...
+
+    def detect_url(self, title: str, file_path: str, *, demo: bool = False, service: str | None = None) -> int: ...
+
+    def detect_upload(
+        self,
+        source: IO[bytes] | Callable[[], IO[bytes]],
+        size: int,
+        *,
+        title: str,
+        extension: str,
+        service: str | None = None,
+        make_unique: bool = True,
+        find: bool = True,
+    ) -> UploadReceipt: ...
+
+    def verify_token(self, revoke_token: str) -> TokenVerification: ...

@@ -1,0 +1,1 @@
+"""The product's use cases. Each takes its collaborators (ports, the DoveRunner client) as arguments."""

@@ -1,0 +1,123 @@
+"""The end of a job: a JSON report next to the input, the job's final state, and an event for other systems."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from antipiracy.domain.jobs import FINAL_STATES, UNFINISHED_STATES, JobState, StateConflict
+from antipiracy.domain.reports import (
+    FALLBACK_FIELDS,
+    build_report,
+    pipeline_error,
+    report_key,
+    result_attributes,
+    result_message,
+)
+from antipiracy.observability import logger, metrics
+from antipiracy.ports import Jobs, Objects, ResultsTopic
+
+
+class Reports:
+    """Reports in the input's bucket, at results/<input key>.json."""
+
+    def __init__(self, objects: Objects, results_prefix: str) -> None:
+        self._objects = objects
+        self._results_prefix = results_prefix
+
+    def write(self, job: dict[str, Any], state: JobState, reason: str = "") -> dict[str, Any]:
+        """Writes the job's report; the report."""
+        report = build_report(job, state, reason)
+        report["report_key"] = report_key(self._results_prefix, job["key"])
+        self._objects.put_json(job["bucket"], report["report_key"], report)
+        return report
+
+    def rewrite(self, job: dict[str, Any]) -> dict[str, Any]:
+        """Writes a finished job's report again (a notification added to it)."""
+        return self.write(job, JobState(job["state"]), str(job.get("reason") or ""))
+
+
+def finish(
+    job_id: str,
+    outcome: str,
+    *,
+    jobs: Jobs,
+    reports: Reports,
+    results: ResultsTopic | None,
+    reason: str = "",
+    error: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Writes the report, records the final state and publishes the result. `outcome`: terminal, timed_out, error."""
+    job = jobs.require(job_id)
+    state = {"terminal": JobState.COMPLETED, "timed_out": JobState.TIMED_OUT}.get(outcome, JobState.FAILED)
+    failure = pipeline_error(error)
+    record_error = bool(failure) and not job.get("error")
+    if failure:
+        job["error"] = job.get("error") or failure
+        reason = reason or f"tracking failed: {failure['message']}"
+    report = reports.write(job, state, reason)
+    key = report["report_key"]
+    fields: dict[str, Any] = {"state": state.value, "report_key": key, "finished_at": report["times"]["finished_at"]}
+    if report["reason"]:
+        fields["reason"] = report["reason"]
+    if record_error:
+        fields["error"] = failure
+    try:
+        jobs.update(job_id, fields, expect=UNFINISHED_STATES)
+    except StateConflict:
+        logger.warning("job already finished; report rewritten", extra={"job_id": job_id})
+    return _publish(job, state, report, results)
+
+
+def _publish(
+    job: dict[str, Any], state: JobState, report: dict[str, Any], results: ResultsTopic | None
+) -> dict[str, Any]:
+    summary = result_message(job, state, report)
+    if results is not None:
+        results.publish(summary, result_attributes(state, report))
+    metrics.add_metric(name=f"Jobs{state.value.title().replace('_', '')}", unit="Count", value=1)
+    if report["watermark_found"]:
+        metrics.add_metric(name="WatermarksFound", unit="Count", value=1)
+    return summary
+
+
+def finish_after_failure(
+    job_id: str, error: dict[str, Any], *, jobs: Jobs, reports: Reports, results: ResultsTopic | None
+) -> dict[str, Any]:
+    """The report step failed with `error` (a Step Functions Catch's). A job it had already finished keeps its report
+    and state, the failure noted; any other gets a plain report built only from what the submit function recorded,
+    with the failure as its error, and ends FAILED. Publishing the result is attempted again, never required."""
+    job = jobs.require(job_id)
+    failure = pipeline_error(error) or {"message": "unknown"}
+    if JobState(job["state"]) in FINAL_STATES and job.get("report_key"):
+        # The report and the final state were written; what failed came after (publishing the result).
+        jobs.update(job_id, {"report_error": failure})
+        logger.error("the report step failed after the report was written", extra={"error": failure})
+        state = JobState(job["state"])
+        report = {**build_report(job, state), "report_key": job["report_key"]}
+    else:
+        job = {name: job.get(name) for name in FALLBACK_FIELDS}
+        job["error"] = failure
+        state = JobState.FAILED
+        reason = f"the report step failed: {failure['message']}"
+        report = reports.write(job, state, reason)
+        fields = {
+            "state": state.value,
+            "reason": reason,
+            "report_error": failure,
+            "report_key": report["report_key"],
+            "finished_at": report["times"]["finished_at"],
+        }
+        try:
+            jobs.update(job_id, fields, expect=UNFINISHED_STATES)
+        except StateConflict:
+            logger.warning("job already finished; fallback report written", extra={"job_id": job_id})
+        logger.error("the report step failed: fallback report written", extra={"error": failure})
+    try:
+        return _publish(job, state, report, results)
+    except Exception:  # the report and the job's state are what must not be lost
+        logger.exception("publishing the result failed")
+        return {
+            "job_id": job_id,
+            "state": state.value,
+            "report": {"bucket": job["bucket"], "key": report["report_key"]},
+        }

@@ -1,0 +1,193 @@
+"""The one place the functions' collaborators are built: AWS clients, adapters and services, each made once per
+Lambda process (antipiracy.process_cache) and reused by warm invocations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from aws_lambda_powertools.utilities import parameters
+from botocore.config import Config
+
+from antipiracy.adapters.jobs_table import JobsTable
+from antipiracy.adapters.ledger_table import LedgerTable
+from antipiracy.adapters.messaging import SnsResultsTopic, SqsDeadLetters
+from antipiracy.adapters.s3_objects import S3Objects
+from antipiracy.adapters.step_functions import StepFunctionsExecutions
+from antipiracy.adapters.waf_blocker import SessionBlocker
+from antipiracy.adapters.web_acls import WAF_REGION, WebAclManager
+from antipiracy.config import PipelineConfig, RegistrarConfig, RevocationConfig, config, jobs_table, revocation_config
+from antipiracy.domain.waf_rules import WafTarget
+from antipiracy.process_cache import latest, once
+from antipiracy.services.register import Registrar, publisher_keys_from
+from antipiracy.services.report import Reports
+from antipiracy.services.revoke import Revoker
+from antipiracy.services.submit import Submitter
+from antipiracy.services.wake import Waker
+from doverunner import ClientConfig, ConfigurationError, Credentials, DoveRunnerClient
+
+SECRET_MAX_AGE_SECONDS = 300
+SECRET_FIELDS = ("site_key", "access_key", "account_id")
+
+# ---- AWS clients ----------------------------------------------------------------------------------------------
+
+
+@once
+def _s3() -> Any:
+    # SigV4, so presigned URLs work in every region.
+    return boto3.client("s3", config=Config(signature_version="s3v4"))
+
+
+@once
+def _sfn() -> Any:
+    return boto3.client("stepfunctions")
+
+
+@once
+def _dynamodb() -> Any:
+    return boto3.resource("dynamodb")
+
+
+# ---- the DoveRunner client --------------------------------------------------------------------------------------
+
+
+def doverunner_client(
+    settings: PipelineConfig | RevocationConfig | RegistrarConfig | None = None, *, fresh: bool = False
+) -> DoveRunnerClient:
+    """A client with the credentials from the secret (cached for a few minutes, so a filled or rotated secret
+    is picked up without a deploy; `fresh`: read it now). `settings`: the calling function's configuration, the
+    detection one's by default."""
+    settings = settings or config()
+    secret = parameters.get_secret(
+        settings.secret_id, transform="json", max_age=SECRET_MAX_AGE_SECONDS, force_fetch=fresh
+    )
+    if not isinstance(secret, dict):
+        raise ConfigurationError(f"the DoveRunner secret {settings.secret_id} is not a JSON object")
+    missing = [name for name in SECRET_FIELDS if not secret.get(name)]
+    if missing:
+        raise ConfigurationError(
+            f"the DoveRunner secret {settings.secret_id} has no {', '.join(missing)}: "
+            'fill it with {"site_key": ..., "access_key": ..., "account_id": ...}'
+        )
+    credentials = Credentials(
+        site_key=str(secret["site_key"]),
+        access_key=str(secret["access_key"]),
+        account_id=str(secret["account_id"]),
+        account_access_key=str(secret.get("account_access_key") or "") or None,
+    )
+    client_config = ClientConfig(site_id=settings.site_id, api_url=settings.api_url, service=settings.default_service)
+    return _client(client_config, credentials)
+
+
+@latest
+def _client(client_config: ClientConfig, credentials: Credentials) -> DoveRunnerClient:
+    """One client (its token cache, its connections) while the settings and credentials stay the same."""
+    return DoveRunnerClient(client_config, credentials)
+
+
+# ---- detection: submit, track, report ------------------------------------------------------------------------
+
+
+@once
+def jobs() -> JobsTable:
+    return JobsTable(_dynamodb().Table(config().jobs_table))
+
+
+@once
+def objects() -> S3Objects:
+    return S3Objects(_s3())
+
+
+@once
+def executions() -> StepFunctionsExecutions:
+    return StepFunctionsExecutions(_sfn(), config().state_machine_arn)
+
+
+@once
+def reports() -> Reports:
+    return Reports(objects(), config().results_prefix)
+
+
+@once
+def results_topic() -> SnsResultsTopic | None:
+    arn = config().results_topic_arn
+    return SnsResultsTopic(boto3.client("sns"), arn) if arn else None
+
+
+def submitter() -> Submitter:
+    return Submitter(
+        objects=objects(), jobs=jobs(), executions=executions(), client_factory=doverunner_client, config=config()
+    )
+
+
+# ---- the waiter (given the jobs table only) ------------------------------------------------------------------
+
+
+@once
+def waiter_jobs() -> JobsTable:
+    return JobsTable(_dynamodb().Table(jobs_table()))
+
+
+@once
+def waker_executions() -> StepFunctionsExecutions:
+    """Step Functions for ending waits: no state machine needed."""
+    return StepFunctionsExecutions(_sfn())
+
+
+# ---- revocation --------------------------------------------------------------------------------------------------
+
+
+@once
+def revocation_jobs() -> JobsTable:
+    return JobsTable(_dynamodb().Table(revocation_config().jobs_table))
+
+
+@once
+def blocker() -> SessionBlocker:
+    settings = revocation_config()
+    target = WafTarget(
+        web_acl_name=settings.web_acl_name,
+        web_acl_id=settings.web_acl_id,
+        region=settings.waf_region,
+        capacity_limit=settings.waf_capacity,
+    )
+    # CloudFront-scope web ACLs are managed through us-east-1, whatever region the stack is in.
+    return SessionBlocker(boto3.client("wafv2", region_name=settings.waf_region), target)
+
+
+@once
+def dead_letters() -> SqsDeadLetters:
+    return SqsDeadLetters(boto3.client("sqs"), revocation_config().dead_letter_queue_url)
+
+
+@once
+def revoker() -> Revoker:
+    settings = revocation_config()
+    jobs = revocation_jobs()
+    return Revoker(
+        ledger=LedgerTable(_dynamodb().Table(settings.ledger_table)),
+        client_factory=lambda: doverunner_client(settings),
+        blocker=blocker(),
+        jobs=jobs,
+        block_seconds=settings.block_seconds,
+        reports=Reports(objects(), settings.results_prefix),
+        waker=Waker(jobs, waker_executions()),
+    )
+
+
+# ---- custom resources ----------------------------------------------------------------------------------------
+
+
+def registrar() -> Registrar:
+    # Read at each request: the operator fills the secret between two deploys, a warm function must see it.
+    settings = RegistrarConfig.from_env()
+    return Registrar(
+        client=lambda: doverunner_client(settings, fresh=True),
+        publisher_keys=lambda secret_id: publisher_keys_from(
+            parameters.get_secret(secret_id, transform="json", force_fetch=True), secret_id
+        ),
+    )
+
+
+def web_acl_manager() -> WebAclManager:
+    return WebAclManager(boto3.client("wafv2", region_name=WAF_REGION))
