@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
 CDK := npx --yes aws-cdk@2.1148.1
 
-.PHONY: setup demo test lint typecheck bench bench-burst synth deploy clean
+.PHONY: setup demo test test-fast lint typecheck bench bench-burst synth deploy clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,8 +26,16 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
+# Every tier, on two workers (this machine's two cores); tests/conftest.py groups the tests that share a synthesis or
+# a deployment so that each is made once. `make test PYTEST_WORKERS=0` runs them in this process, one after another.
+PYTEST_WORKERS ?= 2
+
 test: lint typecheck
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
+
+# The unit tier only (tests/unit: no server, moto, socket or subprocess), in seconds.
+test-fast: setup
+	$(BIN)/python -m pytest tests/unit -m unit -q
 
 bench: setup
 	$(BIN)/python bench/upload_memory.py

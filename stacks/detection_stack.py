@@ -9,6 +9,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from antipiracy import environment as names
+from stacks.functions import FunctionInputs
 from stacks.ingest import Ingest
 from stacks.nag import acknowledge
 from stacks.observability import Observability
@@ -42,43 +44,34 @@ class DoveRunnerDetectionStack(Stack):
             enable_key_rotation=True,
             removal_policy=RemovalPolicy.RETAIN,
         )
-        environment = {
-            **settings.function_environment(),
-            "JOBS_TABLE": self.jobs.table.table_name,
-            "DOVERUNNER_SECRET_ID": self.credentials.secret.secret_arn,
-        }
-        self.ingest = Ingest(
-            self, "Ingest", settings=settings, layer=self.client_layer, environment=environment, log_retention=retention
+        inputs = FunctionInputs(
+            settings=settings,
+            layer=self.client_layer,
+            environment={
+                **settings.function_environment(),
+                names.JOBS_TABLE: self.jobs.table.table_name,
+                names.DOVERUNNER_SECRET_ID: self.credentials.secret.secret_arn,
+            },
+            log_retention=retention,
         )
+        self.ingest = Ingest(self, "Ingest", inputs=inputs)
         self.tracking = Tracking(
             self,
             "Tracking",
-            settings=settings,
-            layer=self.client_layer,
-            environment=environment,
-            log_retention=retention,
+            inputs=inputs,
             bucket=self.ingest.bucket,
             topic_key=topic_key,
             jobs_table=self.jobs.table,
             ingest_queue=self.ingest.queue,
         )
-        self.ingest.submit.function.add_environment("STATE_MACHINE_ARN", self.tracking.state_machine.state_machine_arn)
+        self.ingest.submit.add_environment(names.STATE_MACHINE_ARN, self.tracking.state_machine.state_machine_arn)
         self.revocation = (
-            Revocation(
-                self,
-                "Revocation",
-                settings=settings,
-                layer=self.client_layer,
-                environment=environment,
-                log_retention=retention,
-                topic_key=topic_key,
-                bucket=self.ingest.bucket,
-            )
+            Revocation(self, "Revocation", inputs=inputs, topic_key=topic_key, bucket=self.ingest.bucket)
             if settings.revocation
             else None
         )
         self.ingest.allow_tracking(self.tracking.state_machine)
-        self.publisher, self.registrar = self._registration(settings, retention, topic_key)
+        self.publisher, self.registrar = self._registration(inputs, topic_key)
 
         functions = {"Submit": self.ingest.submit, "Tracker": self.tracking.tracker, "Reporter": self.tracking.reporter}
         if self.revocation is not None:
@@ -122,9 +115,10 @@ class DoveRunnerDetectionStack(Stack):
         self._outputs()
 
     def _registration(
-        self, settings: Settings, retention: logs.RetentionDays, topic_key: kms.IKey
+        self, inputs: FunctionInputs, topic_key: kms.IKey
     ) -> tuple[NotificationPublisher | None, TopicRegistrar | None]:
         """The publish-only user DoveRunner publishes with and, opt-in, the topic registered at deploy time."""
+        settings = inputs.settings
         if self.revocation is None or not settings.notification_publisher:
             return None, None
         topic = self.revocation.topic
@@ -136,9 +130,7 @@ class DoveRunnerDetectionStack(Stack):
         registrar = TopicRegistrar(
             self,
             "TopicRegistration",
-            settings=settings,
-            layer=self.client_layer,
-            log_retention=retention,
+            inputs=inputs,
             topic=topic,
             publisher=publisher,
             credentials=self.credentials.secret,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import jsii
@@ -13,15 +15,24 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
-from constructs import Construct
+from constructs import Construct, IValidation
 
+from antipiracy import environment as names
 from stacks.nag import acknowledge, resource_evidence
+from stacks.observability import METRICS_NAMESPACE, SERVICE_NAME
+from stacks.settings import Settings
 from stacks.shared_layer import DoveRunnerClientLayer, package_fingerprint
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = REPO_ROOT / "functions"
 CORE_PACKAGE = REPO_ROOT / "core" / "antipiracy"
 HANDLERS = ("submit", "tracker", "reporter", "revoker", "lifter", "registrar", "waiter", "webacl")
+# Read by Powertools itself: every function gets them, none of the settings read them.
+POWERTOOLS_ENVIRONMENT = {
+    names.POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+    names.POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+    names.LOG_LEVEL: "INFO",
+}
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc")
 
 
@@ -49,6 +60,20 @@ class FunctionCodeBundler:
         return True
 
 
+@jsii.implements(IValidation)
+class EnvironmentContract:
+    """At synthesis: the function's environment, Powertools' own aside, is what its settings read
+    (antipiracy.environment.FUNCTIONS), no variable missing and none that nothing reads."""
+
+    def __init__(self, handler_folder: str, environment: Mapping[str, str]) -> None:
+        self.handler_folder = handler_folder
+        self.environment = environment
+
+    def validate(self) -> list[str]:
+        problems = names.FUNCTIONS[self.handler_folder].problems(self.environment)
+        return [f"the {self.handler_folder} function's environment {problem}" for problem in problems]
+
+
 class PipelineFunction(Construct):
     def __init__(
         self,
@@ -58,7 +83,7 @@ class PipelineFunction(Construct):
         handler_folder: str,
         description: str,
         layer: DoveRunnerClientLayer,
-        environment: dict[str, str],
+        environment: Mapping[str, str],
         log_retention: logs.RetentionDays,
         memory_mb: int = 256,
         timeout: Duration | None = None,
@@ -66,6 +91,9 @@ class PipelineFunction(Construct):
         super().__init__(scope, construct_id)
         if handler_folder not in HANDLERS:
             raise ValueError(f"unknown handler folder {handler_folder!r}")
+        # What the function is given, checked against the contract once the app is complete (add_environment).
+        self.environment = {**environment, **POWERTOOLS_ENVIRONMENT}
+        self.node.add_validation(EnvironmentContract(handler_folder, self.environment))
         self.log_group = logs.LogGroup(self, "Logs", retention=log_retention)
         self.role = iam.Role(
             self,
@@ -105,14 +133,14 @@ class PipelineFunction(Construct):
             memory_size=memory_mb,
             timeout=timeout or Duration.seconds(60),
             tracing=lambda_.Tracing.ACTIVE,
-            environment={
-                **environment,
-                "POWERTOOLS_SERVICE_NAME": "doverunner-detection",
-                "POWERTOOLS_METRICS_NAMESPACE": "DoveRunnerDetection",
-                "LOG_LEVEL": "INFO",
-            },
+            environment=self.environment,
         )
         self.acknowledge_xray()
+
+    def add_environment(self, name: str, value: str) -> None:
+        """A variable known only once the function exists (the state machine that the function starts)."""
+        self.environment[name] = value
+        self.function.add_environment(name, value)
 
     def serve_custom_resource(
         self, scope: Construct, construct_id: str, *, resource_type: str, properties: dict[str, str], timeout: Duration
@@ -147,4 +175,39 @@ class PipelineFunction(Construct):
             "IAM5",
             "X-Ray's PutTraceSegments and PutTelemetryRecords support no resource-level permissions.",
             evidence=("Resource::*",),
+        )
+
+
+@dataclass(frozen=True)
+class FunctionInputs:
+    """What every construct that makes functions is given: the app's settings, the client layer, the environment
+    the detection functions share and how long the functions' logs are kept."""
+
+    settings: Settings
+    layer: DoveRunnerClientLayer
+    environment: Mapping[str, str]
+    log_retention: logs.RetentionDays
+
+    def function(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        handler_folder: str,
+        description: str,
+        environment: Mapping[str, str] | None = None,
+        memory_mb: int = 256,
+        timeout: Duration | None = None,
+    ) -> PipelineFunction:
+        """A function with this layer and log retention; `environment`: its own, else the shared one."""
+        return PipelineFunction(
+            scope,
+            construct_id,
+            handler_folder=handler_folder,
+            description=description,
+            layer=self.layer,
+            environment=self.environment if environment is None else environment,
+            log_retention=self.log_retention,
+            memory_mb=memory_mb,
+            timeout=timeout,
         )

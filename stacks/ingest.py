@@ -3,56 +3,52 @@ submit function that runs the upload flow."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda_event_sources as sources
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from stacks.functions import PipelineFunction
+from stacks.functions import FunctionInputs
 from stacks.nag import acknowledge, resource_evidence
 from stacks.queues import queue_with_dead_letter_queue
-from stacks.settings import Settings
-from stacks.shared_layer import DoveRunnerClientLayer
+
+
+def private_bucket(scope: Construct, construct_id: str, **options: Any) -> s3.Bucket:
+    """A bucket as every bucket of the app is made: encrypted, never public, TLS only, kept when the stack goes."""
+    return s3.Bucket(
+        scope,
+        construct_id,
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        enforce_ssl=True,
+        removal_policy=RemovalPolicy.RETAIN,
+        **options,
+    )
 
 
 class Ingest(Construct):
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        settings: Settings,
-        layer: DoveRunnerClientLayer,
-        environment: dict[str, str],
-        log_retention: logs.RetentionDays,
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, inputs: FunctionInputs) -> None:
         super().__init__(scope, construct_id)
-        self.access_logs = s3.Bucket(
+        settings = inputs.settings
+        self.access_logs = private_bucket(
             self,
             "AccessLogsBucket",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
             lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(365))],
-            removal_policy=RemovalPolicy.RETAIN,
         )
         acknowledge(self.access_logs, "S1", "This is the access-log bucket; logging it into itself would loop.")
-        self.bucket = s3.Bucket(
+        self.bucket = private_bucket(
             self,
             "InboxBucket",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
             # Versions make "one detection per object version" exact, and keep the evidence of each drop.
             versioned=True,
             server_access_logs_bucket=self.access_logs,
             server_access_logs_prefix="inbox-bucket/",
-            removal_policy=RemovalPolicy.RETAIN,
         )
         function_timeout = Duration.seconds(settings.submit_timeout_seconds)
         self.queue, self.dead_letter_queue = queue_with_dead_letter_queue(
@@ -66,14 +62,11 @@ class Ingest(Construct):
             s3n.SqsDestination(self.queue),
             s3.NotificationKeyFilter(prefix=settings.inbox_prefix),
         )
-        self.submit = PipelineFunction(
+        self.submit = inputs.function(
             self,
             "Submit",
             handler_folder="submit",
             description="DoveRunner detection: submits each video dropped in the inbox (upload or URL detection)",
-            layer=layer,
-            environment=environment,
-            log_retention=log_retention,
             memory_mb=settings.submit_memory_mb,
             timeout=function_timeout,
         )

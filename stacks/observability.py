@@ -10,24 +10,34 @@ from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-NAMESPACE = "DoveRunnerDetection"
+from stacks.topics import encrypted_topic
+
+# The functions' Powertools service and metrics namespace (stacks/functions.py sets them): what the alarms watch.
+SERVICE_NAME = "doverunner-detection"
+METRICS_NAMESPACE = "DoveRunnerDetection"
+
+
+def custom_metric(name: str, statistic: str = "Sum", period: Duration | None = None) -> cw.Metric:
+    """A metric the functions emit through Powertools."""
+    return cw.Metric(
+        namespace=METRICS_NAMESPACE,
+        metric_name=name,
+        dimensions_map={"service": SERVICE_NAME},
+        statistic=statistic,
+        period=period or Duration.minutes(5),
+    )
 
 
 class Observability(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, topic_key: kms.IKey, alarm_email: str = "") -> None:
         super().__init__(scope, construct_id)
-        self.operator_topic = sns.Topic(
-            self,
-            "OperatorAlertsTopic",
-            display_name="DoveRunner detection alerts",
-            master_key=topic_key,
-            enforce_ssl=True,
+        self.operator_topic = encrypted_topic(
+            self, "OperatorAlertsTopic", display_name="DoveRunner detection alerts", key=topic_key
         )
         # CloudWatch alarms publish to the encrypted topic.
         topic_key.grant_encrypt_decrypt(iam.ServicePrincipal("cloudwatch.amazonaws.com"))
@@ -37,12 +47,13 @@ class Observability(Construct):
         self.alarms: list[cw.Alarm] = []
         self.dashboard = cw.Dashboard(self, "Dashboard", dashboard_name=None)
 
-    def _alarm(self, construct_id: str, metric: cw.IMetric, description: str) -> cw.Alarm:
+    def _alarm(self, construct_id: str, metric: cw.IMetric, description: str, threshold: float = 1) -> cw.Alarm:
+        """An alarm to the operator topic when `metric` reaches `threshold` (no data: all is well)."""
         alarm = cw.Alarm(
             self,
             construct_id,
             metric=metric,
-            threshold=1,
+            threshold=threshold,
             evaluation_periods=1,
             comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
@@ -62,38 +73,17 @@ class Observability(Construct):
 
     def watch_capacity(self, threshold_percent: float = 80.0) -> None:
         """Before the web ACL is full: the lifter reports its use every five minutes."""
-        used = cw.Metric(
-            namespace=NAMESPACE,
-            metric_name="WebAclCapacityUsedPercent",
-            dimensions_map={"service": "doverunner-detection"},
-            statistic="Maximum",
-            period=Duration.minutes(15),
-        )
-        alarm = cw.Alarm(
-            self,
+        self._alarm(
             "WebAclCapacityNearlyFull",
-            metric=used,
+            custom_metric("WebAclCapacityUsedPercent", statistic="Maximum", period=Duration.minutes(15)),
+            f"The web ACL that blocks sessions is {threshold_percent:.0f}% full: past 100% new blocks are refused "
+            "(recorded as CAPACITY_EXCEEDED). Lower doverunner:blockSeconds, unblock old sessions, or raise the "
+            "web ACL's capacity (doverunner:wafCapacity, up to 5,000 WCU on request).",
             threshold=threshold_percent,
-            evaluation_periods=1,
-            comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
-            alarm_description=(
-                f"The web ACL that blocks sessions is {threshold_percent:.0f}% full: past 100% new blocks are refused "
-                "(recorded as CAPACITY_EXCEEDED). Lower doverunner:blockSeconds, unblock old sessions, or raise the "
-                "web ACL's capacity (doverunner:wafCapacity, up to 5,000 WCU on request)."
-            ),
         )
-        alarm.add_alarm_action(self._action)
-        self.alarms.append(alarm)
         self._alarm(
             "BlocksRefusedForCapacity",
-            cw.Metric(
-                namespace=NAMESPACE,
-                metric_name="RevocationsRefusedForCapacity",
-                dimensions_map={"service": "doverunner-detection"},
-                statistic="Sum",
-                period=Duration.minutes(5),
-            ),
+            custom_metric("RevocationsRefusedForCapacity"),
             "A verified pirate session was not blocked because the web ACL is full: see the revocation ledger.",
         )
 
@@ -124,24 +114,16 @@ class Observability(Construct):
         functions: Mapping[str, lambda_.IFunction],
         machine: sfn.StateMachine,
     ) -> None:
-        def custom(name: str) -> cw.Metric:
-            return cw.Metric(
-                namespace=NAMESPACE,
-                metric_name=name,
-                dimensions_map={"service": "doverunner-detection"},
-                statistic="Sum",
-                period=Duration.minutes(5),
-            )
-
         self.dashboard.add_widgets(
             cw.GraphWidget(
                 title="Jobs",
                 left=[
-                    custom(n) for n in ("JobsSubmitted", "JobsRejected", "JobsCompleted", "JobsFailed", "JobsTimedOut")
+                    custom_metric(n)
+                    for n in ("JobsSubmitted", "JobsRejected", "JobsCompleted", "JobsFailed", "JobsTimedOut")
                 ],
                 width=12,
             ),
-            cw.GraphWidget(title="Watermarks found", left=[custom("WatermarksFound")], width=12),
+            cw.GraphWidget(title="Watermarks found", left=[custom_metric("WatermarksFound")], width=12),
         )
         self.dashboard.add_widgets(
             cw.GraphWidget(

@@ -7,15 +7,13 @@ from __future__ import annotations
 from aws_cdk import Aws, Duration, RemovalPolicy, SecretValue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from stacks.functions import PipelineFunction
+from antipiracy import environment as names
+from stacks.functions import FunctionInputs
 from stacks.nag import acknowledge
-from stacks.settings import Settings
-from stacks.shared_layer import DoveRunnerClientLayer
 
 REGISTRAR_TIMEOUT_SECONDS = 120
 # CloudFormation's own limit on waiting for an answer, should the function never send one (default: an hour).
@@ -86,26 +84,23 @@ class TopicRegistrar(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        settings: Settings,
-        layer: DoveRunnerClientLayer,
-        log_retention: logs.RetentionDays,
+        inputs: FunctionInputs,
         topic: sns.ITopic,
         publisher: NotificationPublisher,
         credentials: secretsmanager.ISecret,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.registrar = PipelineFunction(
+        settings = inputs.settings
+        self.registrar = inputs.function(
             self,
             "Registrar",
             handler_folder="registrar",
             description="DoveRunner revocation: registers the revocation topic with DoveRunner (custom resource)",
-            layer=layer,
             environment={
-                "DOVERUNNER_SECRET_ID": credentials.secret_arn,
-                "DOVERUNNER_SITE_ID": settings.site_id,
-                "DOVERUNNER_API_URL": settings.api_url,
+                names.DOVERUNNER_SECRET_ID: credentials.secret_arn,
+                names.DOVERUNNER_SITE_ID: settings.site_id,
+                names.DOVERUNNER_API_URL: settings.api_url,
             },
-            log_retention=log_retention,
             timeout=Duration.seconds(REGISTRAR_TIMEOUT_SECONDS),
         )
         self.registrar.role.add_to_policy(

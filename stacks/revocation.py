@@ -13,7 +13,6 @@ from aws_cdk import (
     CfnResource,
     Duration,
     Fn,
-    RemovalPolicy,
     Stack,
     Token,
     Validations,
@@ -24,19 +23,18 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda_event_sources as sources
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
-from antipiracy.adapters.web_acls import WAF_REGION, WebAclFailed, parse_arn
-from stacks.functions import PipelineFunction
+from antipiracy import environment as names
+from antipiracy.domain.web_acls import WAF_REGION, WebAclFailed, parse_arn
+from stacks.functions import FunctionInputs
 from stacks.nag import acknowledge, resource_evidence
 from stacks.queues import queue_with_dead_letter_queue
-from stacks.settings import Settings
-from stacks.shared_layer import DoveRunnerClientLayer
+from stacks.storage import record_table
+from stacks.topics import encrypted_topic
 
 REVOKER_TIMEOUT_SECONDS = 60
 
@@ -58,20 +56,14 @@ class Revocation(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        settings: Settings,
-        layer: DoveRunnerClientLayer,
-        environment: dict[str, str],
-        log_retention: logs.RetentionDays,
+        inputs: FunctionInputs,
         topic_key: kms.IKey,
         bucket: s3.IBucket,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.topic = sns.Topic(
-            self,
-            "RevocationTopic",
-            display_name="DoveRunner session revocation notifications",
-            master_key=topic_key,
-            enforce_ssl=True,
+        settings = inputs.settings
+        self.topic = encrypted_topic(
+            self, "RevocationTopic", display_name="DoveRunner session revocation notifications", key=topic_key
         )
         self.queue, self.dead_letter_queue = queue_with_dead_letter_queue(
             self,
@@ -80,54 +72,42 @@ class Revocation(Construct):
             max_receive_count=settings.max_receive_count,
         )
         self.topic.add_subscription(subscriptions.SqsSubscription(self.queue))
-        self.ledger = dynamodb.Table(
-            self,
-            "Ledger",
-            partition_key=dynamodb.Attribute(name="token", type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            encryption=dynamodb.TableEncryption.AWS_MANAGED,
-            removal_policy=RemovalPolicy.RETAIN,
-        )
+        self.ledger = record_table(self, "Ledger", partition_key="token")
         self.ledger.add_global_secondary_index(
             index_name="by-state-expiry",
             partition_key=dynamodb.Attribute(name="state", type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name="expires_epoch", type=dynamodb.AttributeType.NUMBER),
         )
-        self.web_acl_arn, web_acl_name, web_acl_id = self._web_acl(settings, layer, log_retention)
+        self.web_acl_arn, web_acl_name, web_acl_id = self._web_acl(inputs)
         revocation_environment = {
-            **environment,
-            "LEDGER_TABLE": self.ledger.table_name,
-            "WEB_ACL_NAME": web_acl_name,
-            "WEB_ACL_ID": web_acl_id,
-            "WAF_REGION": WAF_REGION,
-            "WAF_CAPACITY": str(settings.waf_capacity),
-            "BLOCK_SECONDS": str(settings.block_seconds),
-            "DEAD_LETTER_QUEUE_URL": self.dead_letter_queue.queue_url,
+            # What the revocation settings share with the detection functions' (the site, the jobs table, the results
+            # prefix), and nothing of theirs alone.
+            **{name: value for name, value in inputs.environment.items() if name in names.REVOCATION.variables},
+            names.LEDGER_TABLE: self.ledger.table_name,
+            names.WEB_ACL_NAME: web_acl_name,
+            names.WEB_ACL_ID: web_acl_id,
+            names.WAF_REGION: WAF_REGION,
+            names.WAF_CAPACITY: str(settings.waf_capacity),
+            names.BLOCK_SECONDS: str(settings.block_seconds),
+            names.DEAD_LETTER_QUEUE_URL: self.dead_letter_queue.queue_url,
         }
-        self.revoker = PipelineFunction(
+        self.revoker = inputs.function(
             self,
             "Revoker",
             handler_folder="revoker",
             description="DoveRunner revocation: verifies a leaking session's token and blocks it in AWS WAF",
-            layer=layer,
             environment=revocation_environment,
-            log_retention=log_retention,
             timeout=Duration.seconds(REVOKER_TIMEOUT_SECONDS),
         )
         self.revoker.function.add_event_source(
             sources.SqsEventSource(self.queue, batch_size=10, report_batch_item_failures=True)
         )
-        self.lifter = PipelineFunction(
+        self.lifter = inputs.function(
             self,
             "Lifter",
             handler_folder="lifter",
             description="DoveRunner revocation: lifts expired blocks and reports the web ACL's capacity",
-            layer=layer,
             environment=revocation_environment,
-            log_retention=log_retention,
             timeout=Duration.seconds(120),
         )
         events.Rule(
@@ -159,9 +139,8 @@ class Revocation(Construct):
         # A report written before the notification arrived is written again with the revocation in it.
         self.revoker.allow_report_writes(bucket, settings.results_prefix)
 
-    def _web_acl(
-        self, settings: Settings, layer: DoveRunnerClientLayer, log_retention: logs.RetentionDays
-    ) -> tuple[str, str, str]:
+    def _web_acl(self, inputs: FunctionInputs) -> tuple[str, str, str]:
+        settings = inputs.settings
         if settings.web_acl_arn:
             name, acl_id = web_acl_parts(settings.web_acl_arn)
             return settings.web_acl_arn, name, acl_id
@@ -191,8 +170,7 @@ class Revocation(Construct):
             name=name,
             description=description,
             metric_name=metric_name,
-            layer=layer,
-            log_retention=log_retention,
+            inputs=inputs,
         )
         for child in remote.node.find_all():
             if isinstance(child, CfnResource):
@@ -221,18 +199,16 @@ class CrossRegionWebAcl(Construct):
         name: str,
         description: str,
         metric_name: str,
-        layer: DoveRunnerClientLayer,
-        log_retention: logs.RetentionDays,
+        inputs: FunctionInputs,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.creator = PipelineFunction(
+        self.creator = inputs.function(
             self,
             "Creator",
             handler_folder="webacl",
             description="DoveRunner revocation: creates the CloudFront web ACL in us-east-1 (custom resource)",
-            layer=layer,
+            # Nothing to read: the web ACL's name and description come with each request.
             environment={},
-            log_retention=log_retention,
             timeout=Duration.seconds(120),
         )
         acls = f"arn:{Aws.PARTITION}:wafv2:{WAF_REGION}:{Aws.ACCOUNT_ID}:global/webacl/{name}/*"

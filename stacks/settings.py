@@ -7,6 +7,8 @@ from typing import Any
 
 from constructs import Construct
 
+from antipiracy import environment as names
+
 PREFIX = "doverunner:"
 
 
@@ -92,21 +94,21 @@ class Settings:
             raise ValueError(f"context {PREFIX}publisherKeySerial must be at least 1, got {self.publisher_key_serial}")
 
     def function_environment(self) -> dict[str, str]:
-        """What the pipeline's functions read (core/antipiracy/config.py)."""
+        """What the detection functions read of these settings (antipiracy.environment, core/antipiracy/config.py)."""
         return {
-            "DOVERUNNER_SITE_ID": self.site_id,
-            "DOVERUNNER_API_URL": self.api_url,
-            "DOVERUNNER_DEFAULT_SERVICE": self.default_service,
-            "INBOX_PREFIX": self.inbox_prefix,
-            "RESULTS_PREFIX": self.results_prefix,
-            "INITIAL_WAIT_SECONDS": str(self.initial_wait_seconds),
-            "MAX_WAIT_SECONDS": str(self.max_wait_seconds),
-            "WAIT_GROWTH": str(self.wait_growth),
-            "MAX_TRACKING_SECONDS": str(self.max_tracking_seconds),
-            "FIND_UPLOAD_SECONDS": str(self.find_upload_seconds),
-            "URL_DETECTION_THRESHOLD_BYTES": str(self.url_detection_threshold_bytes),
-            "FORCE_URL_DETECTION": str(self.force_url_detection).lower(),
-            "PRESIGNED_URL_SECONDS": str(self.presigned_url_seconds),
+            names.DOVERUNNER_SITE_ID: self.site_id,
+            names.DOVERUNNER_API_URL: self.api_url,
+            names.DOVERUNNER_DEFAULT_SERVICE: self.default_service,
+            names.INBOX_PREFIX: self.inbox_prefix,
+            names.RESULTS_PREFIX: self.results_prefix,
+            names.INITIAL_WAIT_SECONDS: str(self.initial_wait_seconds),
+            names.MAX_WAIT_SECONDS: str(self.max_wait_seconds),
+            names.WAIT_GROWTH: str(self.wait_growth),
+            names.MAX_TRACKING_SECONDS: str(self.max_tracking_seconds),
+            names.FIND_UPLOAD_SECONDS: str(self.find_upload_seconds),
+            names.URL_DETECTION_THRESHOLD_BYTES: str(self.url_detection_threshold_bytes),
+            names.FORCE_URL_DETECTION: str(self.force_url_detection).lower(),
+            names.PRESIGNED_URL_SECONDS: str(self.presigned_url_seconds),
         }
 
 

@@ -14,6 +14,22 @@ from stacks.nag import acknowledge
 SECRET_TEMPLATE = {"site_key": "", "access_key": "", "account_id": ""}
 
 
+def record_table(scope: Construct, construct_id: str, *, partition_key: str) -> dynamodb.Table:
+    """A table that is a record (of what was detected, of what was blocked): on demand, encrypted, recoverable to
+    any point in time, and kept when the stack goes. `partition_key`: a string attribute."""
+    return dynamodb.Table(
+        scope,
+        construct_id,
+        partition_key=dynamodb.Attribute(name=partition_key, type=dynamodb.AttributeType.STRING),
+        billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+        point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+            point_in_time_recovery_enabled=True
+        ),
+        encryption=dynamodb.TableEncryption.AWS_MANAGED,
+        removal_policy=RemovalPolicy.RETAIN,
+    )
+
+
 class JobsTable(Construct):
     """One item per S3 object version (job_id); found by DoveRunner detection id through a secondary index."""
 
@@ -21,18 +37,7 @@ class JobsTable(Construct):
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
-        self.table = dynamodb.Table(
-            self,
-            "Table",
-            partition_key=dynamodb.Attribute(name="job_id", type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            encryption=dynamodb.TableEncryption.AWS_MANAGED,
-            # Jobs are the record of what was detected: kept when the stack goes.
-            removal_policy=RemovalPolicy.RETAIN,
-        )
+        self.table = record_table(self, "Table", partition_key="job_id")
         self.table.add_global_secondary_index(
             index_name=self.DETECTION_INDEX,
             partition_key=dynamodb.Attribute(name="detection_id", type=dynamodb.AttributeType.NUMBER),

@@ -12,16 +12,16 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from stacks.functions import PipelineFunction
+from antipiracy import environment as names
+from stacks.functions import FunctionInputs, PipelineFunction
 from stacks.nag import acknowledge, resource_evidence
 from stacks.settings import Settings
-from stacks.shared_layer import DoveRunnerClientLayer
+from stacks.topics import encrypted_topic
 
 LAST_RESORT_REASON = "the report step and its fallback failed; this report was written by the state machine"
 # Errors of the Check step worth another try before the job is reported as failed: DoveRunner unreachable.
@@ -34,43 +34,32 @@ class Tracking(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        settings: Settings,
-        layer: DoveRunnerClientLayer,
-        environment: dict[str, str],
-        log_retention: logs.RetentionDays,
+        inputs: FunctionInputs,
         bucket: s3.IBucket,
         topic_key: kms.IKey,
         jobs_table: dynamodb.ITable,
         ingest_queue: sqs.IQueue,
     ) -> None:
         super().__init__(scope, construct_id)
+        settings = inputs.settings
         self._jobs_table = jobs_table
         self._ingest_queue = ingest_queue
         self._bucket = bucket
-        self.results_topic = sns.Topic(
-            self,
-            "DetectionResultsTopic",
-            display_name="DoveRunner detection results",
-            master_key=topic_key,
-            enforce_ssl=True,
+        self.results_topic = encrypted_topic(
+            self, "DetectionResultsTopic", display_name="DoveRunner detection results", key=topic_key
         )
-        self.tracker = PipelineFunction(
+        self.tracker = inputs.function(
             self,
             "Tracker",
             handler_folder="tracker",
             description="DoveRunner detection: checks a job's detection status and records it",
-            layer=layer,
-            environment=environment,
-            log_retention=log_retention,
         )
-        self.reporter = PipelineFunction(
+        self.reporter = inputs.function(
             self,
             "Reporter",
             handler_folder="reporter",
             description="DoveRunner detection: writes a job's report next to its input and publishes the result",
-            layer=layer,
-            environment={**environment, "RESULTS_TOPIC_ARN": self.results_topic.topic_arn},
-            log_retention=log_retention,
+            environment={**inputs.environment, names.RESULTS_TOPIC_ARN: self.results_topic.topic_arn},
         )
         # Explicit actions: grant_publish would add kms:GenerateDataKey*, an action wildcard.
         self.reporter.role.add_to_policy(
@@ -80,19 +69,17 @@ class Tracking(Construct):
             iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[topic_key.key_arn])
         )
         self.reporter.allow_report_writes(bucket, settings.results_prefix)
-        self.waiter = PipelineFunction(
+        self.waiter = inputs.function(
             self,
             "Waiter",
             handler_folder="waiter",
             description="DoveRunner detection: keeps a waiting job's task token, so a notification ends the wait",
-            layer=layer,
             # The jobs table and nothing else: no DoveRunner credentials.
-            environment={"JOBS_TABLE": environment["JOBS_TABLE"]},
-            log_retention=log_retention,
+            environment={names.JOBS_TABLE: inputs.environment[names.JOBS_TABLE]},
             timeout=Duration.seconds(30),
         )
         self._results_prefix = settings.results_prefix
-        self.state_machine = self._state_machine(settings, log_retention)
+        self.state_machine = self._state_machine(settings, inputs.log_retention)
         # A policy of its own, outside the role: the waiter's function must not depend on the state machine,
         # whose definition names the function.
         iam.Policy(

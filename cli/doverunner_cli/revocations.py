@@ -10,8 +10,8 @@ import boto3
 
 from antipiracy.adapters.ledger_table import LedgerTable
 from antipiracy.adapters.waf_blocker import SessionBlocker
-from antipiracy.adapters.web_acls import WAF_REGION, parse_arn
 from antipiracy.domain.waf_rules import WafTarget
+from antipiracy.domain.web_acls import WAF_REGION, parse_arn
 from antipiracy.services.revoke import Revoker
 
 

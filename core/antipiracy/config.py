@@ -1,13 +1,22 @@
-"""The functions' configuration, read once from the environment and validated."""
+"""The functions' configuration, read once from the environment and validated.
+
+Each setting is a dataclass field whose metadata names its environment variable (antipiracy.environment, the contract
+the stacks are checked against) and the value it takes when the variable is not set; one `from_env` reads them all.
+A settings class that reads other variables than its entry in the contract fails at import.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import Field, dataclass, field, fields
+from typing import Any, ClassVar, Self, TypeVar
 
+from antipiracy import environment as names
+from antipiracy.environment import FUNCTIONS, SettingsVariables
 from antipiracy.process_cache import once
 from doverunner.codes import service_code
+from doverunner.config import DEFAULT_API_URL
 
 SINGLE_PUT_LIMIT = 5 * 1024**3  # the largest object one signed PUT can take
 
@@ -23,7 +32,7 @@ def _get(env: Mapping[str, str], name: str, default: str | None = None) -> str:
     return value
 
 
-def _number(env: Mapping[str, str], name: str, default: str) -> float:
+def _number(env: Mapping[str, str], name: str, default: str | None) -> float:
     text = _get(env, name, default)
     try:
         value = float(text)
@@ -34,56 +43,109 @@ def _number(env: Mapping[str, str], name: str, default: str) -> float:
     return value
 
 
+def _service(env: Mapping[str, str], name: str, default: str | None) -> str:
+    try:
+        return service_code(_get(env, name, default))
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+
+
+Parser = Callable[[Mapping[str, str], str, str | None], Any]
+# How a field is read, by its annotation (a string: annotations are not evaluated here).
+_PARSERS: dict[str, Parser] = {
+    "str": _get,
+    "int": lambda env, name, default: int(_number(env, name, default)),
+    "float": _number,
+    "bool": lambda env, name, default: _get(env, name, default).lower() == "true",
+}
+_SOURCE = "environment"
+
+
 @dataclass(frozen=True)
-class PipelineConfig:
-    jobs_table: str
-    secret_id: str
-    site_id: str
-    api_url: str
-    default_service: str
-    inbox_prefix: str
-    results_prefix: str
-    state_machine_arn: str
-    results_topic_arn: str
-    url_detection_threshold: int
-    force_url_detection: bool
-    presigned_url_seconds: int
-    initial_wait_seconds: int
-    max_wait_seconds: int
-    wait_growth: float
-    max_tracking_seconds: int
-    find_upload_seconds: int
+class _Source:
+    """Where a field comes from: its variable and the text it takes when unset (None: required; "": optional, may
+    stay unset or empty)."""
+
+    variable: str
+    default: str | None
+    parse: Parser | None
+
+    def read(self, env: Mapping[str, str], annotation: str | type[Any]) -> Any:
+        if self.default == "":
+            return env.get(self.variable, "")
+        parse = self.parse or _PARSERS[annotation if isinstance(annotation, str) else annotation.__name__]
+        return parse(env, self.variable, self.default)
+
+
+def _from(variable: str, default: str | None = None, parse: Parser | None = None) -> dict[str, _Source]:
+    """A field's metadata: read from `variable`, `default` when it is not set; parsed by the field's type unless
+    `parse` says otherwise."""
+    return {_SOURCE: _Source(variable, default, parse)}
+
+
+class _FromEnvironment:
+    """Settings read from the environment: `from_env` reads every field that names a variable."""
+
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> PipelineConfig:
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Self:
         env = os.environ if env is None else env
-        try:
-            service = service_code(_get(env, "DOVERUNNER_DEFAULT_SERVICE", "FWM"))
-        except ValueError as exc:
-            raise ConfigError(f"DOVERUNNER_DEFAULT_SERVICE: {exc}") from None
-        initial = int(_number(env, "INITIAL_WAIT_SECONDS", "30"))
-        maximum = int(_number(env, "MAX_WAIT_SECONDS", "900"))
-        if initial < 1 or maximum < initial:
-            raise ConfigError("INITIAL_WAIT_SECONDS must be at least 1 and at most MAX_WAIT_SECONDS")
-        return cls(
-            jobs_table=_get(env, "JOBS_TABLE"),
-            secret_id=_get(env, "DOVERUNNER_SECRET_ID"),
-            site_id=_get(env, "DOVERUNNER_SITE_ID"),
-            api_url=_get(env, "DOVERUNNER_API_URL", "https://api.pallycon.com"),
-            default_service=service,
-            inbox_prefix=_get(env, "INBOX_PREFIX", "inbox/"),
-            results_prefix=_get(env, "RESULTS_PREFIX", "results/"),
-            state_machine_arn=env.get("STATE_MACHINE_ARN", ""),
-            results_topic_arn=env.get("RESULTS_TOPIC_ARN", ""),
-            url_detection_threshold=int(_number(env, "URL_DETECTION_THRESHOLD_BYTES", str(SINGLE_PUT_LIMIT))),
-            force_url_detection=_get(env, "FORCE_URL_DETECTION", "false").lower() == "true",
-            presigned_url_seconds=int(_number(env, "PRESIGNED_URL_SECONDS", "43200")),
-            initial_wait_seconds=initial,
-            max_wait_seconds=maximum,
-            wait_growth=_number(env, "WAIT_GROWTH", "2"),
-            max_tracking_seconds=int(_number(env, "MAX_TRACKING_SECONDS", str(7 * 24 * 3600))),
-            find_upload_seconds=int(_number(env, "FIND_UPLOAD_SECONDS", "1800")),
-        )
+        values = {f.name: f.metadata[_SOURCE].read(env, f.type) for f in fields(cls) if _SOURCE in f.metadata}
+        settings = cls(**values)
+        settings._validate()
+        return settings
+
+    def _validate(self) -> None:
+        """Checks across fields, once they are read."""
+
+
+_SETTINGS: dict[str, type[_FromEnvironment]] = {}
+T = TypeVar("T", bound=type[_FromEnvironment])
+
+
+def _contract(entry: SettingsVariables) -> Callable[[T], T]:
+    """Binds a settings class to its entry in the environment contract; refuses one that reads other variables."""
+
+    def bind(cls: T) -> T:
+        sources = [f.metadata[_SOURCE] for f in fields(cls) if _SOURCE in f.metadata]
+        read = frozenset(s.variable for s in sources)
+        optional = frozenset(s.variable for s in sources if s.default == "")
+        if (cls.__name__, read, optional) != (entry.settings, entry.variables, entry.optional):
+            raise TypeError(
+                f"{cls.__name__} reads {sorted(read)} (optional: {sorted(optional)}); antipiracy.environment says "
+                f"{entry.settings} reads {sorted(entry.variables)} (optional: {sorted(entry.optional)})"
+            )
+        _SETTINGS[entry.settings] = cls
+        return cls
+
+    return bind
+
+
+@_contract(names.PIPELINE)
+@dataclass(frozen=True)
+class PipelineConfig(_FromEnvironment):
+    jobs_table: str = field(metadata=_from(names.JOBS_TABLE))
+    secret_id: str = field(metadata=_from(names.DOVERUNNER_SECRET_ID))
+    site_id: str = field(metadata=_from(names.DOVERUNNER_SITE_ID))
+    api_url: str = field(metadata=_from(names.DOVERUNNER_API_URL, DEFAULT_API_URL))
+    default_service: str = field(metadata=_from(names.DOVERUNNER_DEFAULT_SERVICE, "FWM", _service))
+    inbox_prefix: str = field(metadata=_from(names.INBOX_PREFIX, "inbox/"))
+    results_prefix: str = field(metadata=_from(names.RESULTS_PREFIX, "results/"))
+    state_machine_arn: str = field(metadata=_from(names.STATE_MACHINE_ARN, ""))
+    results_topic_arn: str = field(metadata=_from(names.RESULTS_TOPIC_ARN, ""))
+    url_detection_threshold: int = field(metadata=_from(names.URL_DETECTION_THRESHOLD_BYTES, str(SINGLE_PUT_LIMIT)))
+    force_url_detection: bool = field(metadata=_from(names.FORCE_URL_DETECTION, "false"))
+    presigned_url_seconds: int = field(metadata=_from(names.PRESIGNED_URL_SECONDS, "43200"))
+    initial_wait_seconds: int = field(metadata=_from(names.INITIAL_WAIT_SECONDS, "30"))
+    max_wait_seconds: int = field(metadata=_from(names.MAX_WAIT_SECONDS, "900"))
+    wait_growth: float = field(metadata=_from(names.WAIT_GROWTH, "2"))
+    max_tracking_seconds: int = field(metadata=_from(names.MAX_TRACKING_SECONDS, str(7 * 24 * 3600)))
+    find_upload_seconds: int = field(metadata=_from(names.FIND_UPLOAD_SECONDS, "1800"))
+
+    def _validate(self) -> None:
+        if self.initial_wait_seconds < 1 or self.max_wait_seconds < self.initial_wait_seconds:
+            raise ConfigError(f"{names.INITIAL_WAIT_SECONDS} must be at least 1 and at most {names.MAX_WAIT_SECONDS}")
 
 
 @once
@@ -92,47 +154,38 @@ def config() -> PipelineConfig:
     return PipelineConfig.from_env()
 
 
+@_contract(names.WAITER)
+@dataclass(frozen=True)
+class WaiterConfig(_FromEnvironment):
+    """What the waiter reads: the jobs table, nothing else (no DoveRunner credentials)."""
+
+    jobs_table: str = field(metadata=_from(names.JOBS_TABLE))
+
+
 @once
 def jobs_table() -> str:
     """The jobs table's name, for a function that needs no other setting (the waiter)."""
-    return _get(os.environ, "JOBS_TABLE")
+    return WaiterConfig.from_env().jobs_table
 
 
+@_contract(names.REVOCATION)
 @dataclass(frozen=True)
-class RevocationConfig:
+class RevocationConfig(_FromEnvironment):
     """What the revocation functions read: the ledger, the web ACL and how long a block lasts."""
 
-    ledger_table: str
-    jobs_table: str
-    secret_id: str
-    site_id: str
-    api_url: str
-    web_acl_name: str
-    web_acl_id: str
-    waf_region: str
-    waf_capacity: int
-    dead_letter_queue_url: str
-    block_seconds: int  # 0: blocks never expire
+    ledger_table: str = field(metadata=_from(names.LEDGER_TABLE))
+    jobs_table: str = field(metadata=_from(names.JOBS_TABLE))
+    secret_id: str = field(metadata=_from(names.DOVERUNNER_SECRET_ID))
+    site_id: str = field(metadata=_from(names.DOVERUNNER_SITE_ID))
+    api_url: str = field(metadata=_from(names.DOVERUNNER_API_URL, DEFAULT_API_URL))
+    web_acl_name: str = field(metadata=_from(names.WEB_ACL_NAME))
+    web_acl_id: str = field(metadata=_from(names.WEB_ACL_ID))
+    waf_region: str = field(metadata=_from(names.WAF_REGION, "us-east-1"))
+    waf_capacity: int = field(metadata=_from(names.WAF_CAPACITY, "1500"))
+    dead_letter_queue_url: str = field(metadata=_from(names.DEAD_LETTER_QUEUE_URL, ""))
+    block_seconds: int = field(metadata=_from(names.BLOCK_SECONDS, "0"))  # 0: blocks never expire
     default_service: str = "PD002"
-    results_prefix: str = "results/"
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> RevocationConfig:
-        env = os.environ if env is None else env
-        return cls(
-            ledger_table=_get(env, "LEDGER_TABLE"),
-            jobs_table=_get(env, "JOBS_TABLE"),
-            secret_id=_get(env, "DOVERUNNER_SECRET_ID"),
-            site_id=_get(env, "DOVERUNNER_SITE_ID"),
-            api_url=_get(env, "DOVERUNNER_API_URL", "https://api.pallycon.com"),
-            web_acl_name=_get(env, "WEB_ACL_NAME"),
-            web_acl_id=_get(env, "WEB_ACL_ID"),
-            waf_region=_get(env, "WAF_REGION", "us-east-1"),
-            waf_capacity=int(_number(env, "WAF_CAPACITY", "1500")),
-            dead_letter_queue_url=env.get("DEAD_LETTER_QUEUE_URL", ""),
-            block_seconds=int(_number(env, "BLOCK_SECONDS", "0")),
-            results_prefix=_get(env, "RESULTS_PREFIX", "results/"),
-        )
+    results_prefix: str = field(default="results/", metadata=_from(names.RESULTS_PREFIX, "results/"))
 
 
 @once
@@ -140,21 +193,18 @@ def revocation_config() -> RevocationConfig:
     return RevocationConfig.from_env()
 
 
+@_contract(names.REGISTRAR)
 @dataclass(frozen=True)
-class RegistrarConfig:
+class RegistrarConfig(_FromEnvironment):
     """What the registrar (the custom resource that registers the revocation topic) reads: DoveRunner's site, API
     and credentials secret; the topic and the publisher secret come with each request."""
 
-    secret_id: str
-    site_id: str
-    api_url: str
+    secret_id: str = field(metadata=_from(names.DOVERUNNER_SECRET_ID))
+    site_id: str = field(metadata=_from(names.DOVERUNNER_SITE_ID))
+    api_url: str = field(metadata=_from(names.DOVERUNNER_API_URL, DEFAULT_API_URL))
     default_service: str = "PD002"
 
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> RegistrarConfig:
-        env = os.environ if env is None else env
-        return cls(
-            secret_id=_get(env, "DOVERUNNER_SECRET_ID"),
-            site_id=_get(env, "DOVERUNNER_SITE_ID"),
-            api_url=_get(env, "DOVERUNNER_API_URL", "https://api.pallycon.com"),
-        )
+
+def settings_of(handler_folder: str) -> type[_FromEnvironment] | None:
+    """The settings class a function reads (antipiracy.environment.FUNCTIONS); None for one that reads none."""
+    return _SETTINGS.get(FUNCTIONS[handler_folder].settings.settings)

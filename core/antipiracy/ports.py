@@ -12,7 +12,8 @@ from typing import IO, Any, Protocol
 
 from antipiracy.domain.notifications import StatusNotification
 from antipiracy.domain.revocations import RevocationState
-from doverunner import Detection, DetectionPage, TokenVerification, UploadReceipt
+from antipiracy.domain.web_acls import WebAcl, WebAclSpec
+from doverunner import ClientConfig, Detection, DetectionPage, Notification, TokenVerification, UploadReceipt
 
 
 class Jobs(Protocol):
@@ -153,3 +154,40 @@ class DetectionApi(Protocol):
     ) -> UploadReceipt: ...
 
     def verify_token(self, revoke_token: str) -> TokenVerification: ...
+
+
+class NotificationsApi(Protocol):
+    """The part of DoveRunner's API the registrar calls: the site's notification registration."""
+
+    @property
+    def config(self) -> ClientConfig: ...
+
+    def register_notification(self, name: str, aws_arn: str, aws_access_key: str, aws_secret_key: str) -> int: ...
+
+    def update_notification(
+        self,
+        noti_id: int,
+        *,
+        name: str | None = None,
+        aws_arn: str | None = None,
+        aws_access_key: str | None = None,
+        aws_secret_key: str | None = None,
+    ) -> int: ...
+
+    def delete_notification(self, noti_id: int) -> int: ...
+
+    def list_notifications(self) -> list[Notification]: ...
+
+
+class WebAcls(Protocol):
+    """CloudFront web ACLs in us-east-1, for the custom resource that gives a stack in another region its own."""
+
+    def create(self, spec: WebAclSpec) -> WebAcl:
+        """Creates the web ACL, or adopts the one of that name (a retried Create); WebAclFailed with the reason."""
+        ...
+
+    def current(self, arn: str) -> WebAcl: ...
+
+    def delete(self, arn: str) -> None:
+        """Deletes it; one already gone, or an ARN that names none, is a success."""
+        ...

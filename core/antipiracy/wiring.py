@@ -15,9 +15,10 @@ from antipiracy.adapters.messaging import SnsResultsTopic, SqsDeadLetters
 from antipiracy.adapters.s3_objects import S3Objects
 from antipiracy.adapters.step_functions import StepFunctionsExecutions
 from antipiracy.adapters.waf_blocker import SessionBlocker
-from antipiracy.adapters.web_acls import WAF_REGION, WebAclManager
+from antipiracy.adapters.web_acls import WebAclManager
 from antipiracy.config import PipelineConfig, RegistrarConfig, RevocationConfig, config, jobs_table, revocation_config
 from antipiracy.domain.waf_rules import WafTarget
+from antipiracy.domain.web_acls import WAF_REGION
 from antipiracy.process_cache import latest, once
 from antipiracy.services.register import Registrar, publisher_keys_from
 from antipiracy.services.report import Reports

@@ -8,6 +8,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from antipiracy import wiring
+from antipiracy.adapters.cloudformation import send_response
 from antipiracy.observability import logger, tracer
 from antipiracy.services.custom_resource import serve
 from antipiracy.services.register import NOT_REGISTERED, late_answer
@@ -24,6 +25,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, s
         event,
         budget,
         lambda request_type, physical_id, properties: wiring.registrar().handle(request_type, physical_id, properties),
+        send=send_response,
         not_created=NOT_REGISTERED,
         late=late_answer(budget),
     )

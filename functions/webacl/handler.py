@@ -8,6 +8,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from antipiracy import wiring
+from antipiracy.adapters.cloudformation import send_response
 from antipiracy.observability import logger, tracer
 from antipiracy.services.custom_resource import serve
 from antipiracy.services.web_acl import LATE, NOT_CREATED, handle
@@ -24,6 +25,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, s
         event,
         context.get_remaining_time_in_millis() / 1000 - ANSWER_MARGIN_SECONDS,
         lambda request_type, physical_id, properties: handle(request_type, physical_id, properties, manager),
+        send=send_response,
         not_created=NOT_CREATED,
         late=LATE,
     )

@@ -139,8 +139,8 @@ def _reports(local: LocalPipelineStack, info: dict[str, Any], deadline: float) -
 
 def _show_blocks(local: LocalPipelineStack, info: dict[str, Any], reports: dict[str, dict[str, Any]]) -> int:
     """The sessions the notifications blocked: the ledger, the web ACL's rule, and what it does to requests."""
-    from antipiracy.adapters.web_acls import parse_arn
     from antipiracy.domain.waf_rules import read_rule
+    from antipiracy.domain.web_acls import parse_arn
     from doverunner_local.waf_evaluator import matches
 
     acl = parse_arn(str(info["web_acl_arn"]))

@@ -17,7 +17,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from antipiracy.adapters.web_acls import WAF_REGION
+from antipiracy.domain.web_acls import WAF_REGION
 from doverunner import ClientConfig, Credentials, DoveRunnerClient
 from doverunner_local.aws import LocalAws, LocalDeployment
 from doverunner_local.config import EmulatorConfig

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 
+from deployed_stack import user_environment
+
 
 def test_main_command_ends_showing_the_pirate_sessions_blocked_and_others_allowed() -> None:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_", "POWERTOOLS_", "LAMBDA_", "_"))}
-
     done = subprocess.run(
         [sys.executable, "-m", "doverunner_local.demo", "--step-seconds", "0.1"],
         capture_output=True,
         text=True,
-        env=clean,
+        env=user_environment(),
         timeout=300,
         check=False,
     )

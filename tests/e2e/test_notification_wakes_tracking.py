@@ -3,63 +3,40 @@ notification wakes the job's execution, so its report follows DoveRunner's end w
 
 from __future__ import annotations
 
-import io
-import json
 import time
-from collections.abc import Iterator
-from typing import Any
 
-import pytest
-from botocore.exceptions import ClientError
+from deployed_stack import POLL_SECONDS, drop, read_report, unique_key, video
 
-from doverunner_local.samples import write_sample
+from antipiracy.domain.jobs import job_id_for
 from doverunner_local.stack import LocalPipelineStack
 
-INITIAL_WAIT_SECONDS = 30
-# A detection takes four steps: the first Check (right after the upload) finds it running, then waits 30 s.
-STEP_SECONDS = 1.0
+INITIAL_WAIT_SECONDS = 30  # the deployment's (tests/e2e/conftest.py: NOTIFICATION_WAKES)
 
 
-@pytest.fixture(scope="module")
-def local() -> Iterator[LocalPipelineStack]:
-    context = {"doverunner:initialWaitSeconds": INITIAL_WAIT_SECONDS, "doverunner:maxWaitSeconds": 60}
-    with LocalPipelineStack(step_seconds=STEP_SECONDS, context=context) as stack:
-        yield stack
-
-
-def pirated_video() -> bytes:
-    buffer = io.BytesIO()
-    write_sample(buffer, "mp4", 256 * 1024, mark="0000000000000001")
-    return buffer.getvalue()
-
-
-def detection_ended(local: LocalPipelineStack) -> bool:
+def detection_ended(local: LocalPipelineStack, job_id: str) -> bool:
+    """Whether DoveRunner's detection of the job has ended (its title ends with the job's id, as dr_title makes it)."""
     assert local.doverunner is not None
-    detections = local.doverunner.emulator.snapshot()["detections"]
+    mine = f"#{job_id.removeprefix('job-')[:16]}"
+    detections = [d for d in local.doverunner.emulator.snapshot()["detections"] if d["title"].endswith(mine)]
     return bool(detections) and all(d["detect_status"] in ("FD004", "FD006", "FD007") for d in detections)
 
 
-def read_report(local: LocalPipelineStack, key: str) -> dict[str, Any] | None:
-    try:
-        body = local.client("s3").get_object(Bucket=local.outputs["InboxBucketName"], Key=f"results/{key}.json")
-    except ClientError:
-        return None
-    return dict(json.loads(body["Body"].read()))
-
-
 def test_notification_wakes_the_job_so_its_report_follows_doverunner_within_seconds(
-    local: LocalPipelineStack,
+    local_waiting_long: LocalPipelineStack,
 ) -> None:
-    key = "inbox/e2e-woken.mp4"
-    local.client("s3").put_object(Bucket=local.outputs["InboxBucketName"], Key=key, Body=pirated_video())
+    local = local_waiting_long
+    assert local.context["doverunner:initialWaitSeconds"] == INITIAL_WAIT_SECONDS
+    key = unique_key("e2e-woken.mp4")
+    put = drop(local, key, video(mark="0000000000000001"))
+    job_id = job_id_for(local.outputs["InboxBucketName"], key, put["VersionId"])
     dropped = time.monotonic()
     ended_at: float | None = None
     result = None
     while result is None and time.monotonic() - dropped < INITIAL_WAIT_SECONDS:
-        if ended_at is None and detection_ended(local):
+        if ended_at is None and detection_ended(local, job_id):
             ended_at = time.monotonic()
         result = read_report(local, key)
-        time.sleep(0.1)
+        time.sleep(POLL_SECONDS)
     reported_at = time.monotonic()
 
     # then the report came before the first wait could have ended, a few seconds after DoveRunner's end

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aws_clients import unique_name
 
 from doverunner import DoveRunnerClient
 from doverunner_local.samples import make_sample
@@ -179,17 +181,14 @@ def test_session_added_through_the_admin_surface_is_found_and_verifies(
 
 
 def test_url_detection_downloads_a_presigned_url_of_a_local_s3(
-    client: DoveRunnerClient, moto_endpoint: str, tmp_path: Path
+    client: DoveRunnerClient, aws_client: Callable[..., Any], tmp_path: Path
 ) -> None:
-    import boto3
-
-    s3 = boto3.client(
-        "s3", region_name="us-east-1", endpoint_url=moto_endpoint, aws_access_key_id="x", aws_secret_access_key="y"
-    )
-    s3.create_bucket(Bucket="suspects")
+    s3 = aws_client("s3")
+    bucket = unique_name("suspects-")
+    s3.create_bucket(Bucket=bucket)
     path = make_sample(tmp_path / "leak.mp4", 200_000, mark="0000000000000001")
-    s3.upload_file(str(path), "suspects", "inbox/leak.mp4")
-    url = s3.generate_presigned_url("get_object", Params={"Bucket": "suspects", "Key": "inbox/leak.mp4"}, ExpiresIn=300)
+    s3.upload_file(str(path), bucket, "inbox/leak.mp4")
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "inbox/leak.mp4"}, ExpiresIn=300)
 
     result = run_url(client, url)
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
+from aws_clients import unique_name
 
 from doverunner import DoveRunnerClient
 from doverunner_local.publisher import sns_publisher
@@ -38,17 +38,11 @@ class Topic:
 
 
 @pytest.fixture
-def topic(moto_endpoint: str, local_doverunner: LocalDoveRunner) -> Topic:
+def topic(moto_endpoint: str, aws_client: Callable[..., Any], local_doverunner: LocalDoveRunner) -> Topic:
     """An SNS topic in the local AWS with an SQS queue subscribed, and the local DoveRunner publishing there."""
-    keys = {
-        "region_name": REGION,
-        "endpoint_url": moto_endpoint,
-        "aws_access_key_id": "x",
-        "aws_secret_access_key": "y",
-    }
-    sns = boto3.client("sns", **keys)
-    sqs = boto3.client("sqs", **keys)
-    name = f"revoke-{time.monotonic_ns()}"
+    sns = aws_client("sns", region=REGION)
+    sqs = aws_client("sqs", region=REGION)
+    name = unique_name("revoke-")
     arn = sns.create_topic(Name=name)["TopicArn"]
     queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]

@@ -55,6 +55,8 @@ class FailureFlow:
 def failure_flow(local_aws: LocalAws, deployment: LocalDeployment) -> FailureFlow:
     """Two objects in one batch, one of them reported as a batch item failure, followed to the DLQ."""
     sqs = local_aws.client("sqs")
+    # Whatever is still queued (S3's s3:TestEvent after the deployment) would join the batch.
+    deployment.wait_until_queues_drained()
     # Sent together (S3 would send one message per object), so that the poller puts them in one batch.
     entries = [
         {"Id": name, "MessageBody": json.dumps({"Records": [{"s3": {"object": {"key": quote_plus(key)}}}]})}

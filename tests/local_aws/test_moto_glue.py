@@ -8,6 +8,7 @@ from typing import Any
 import moto
 import pytest
 from moto.awslambda.models import LambdaFunction
+from web_acls import create_web_acl, visibility
 
 from doverunner_local.aws.moto_glue import PINNED_MOTO_VERSION, MotoGlue, MotoGlueError, check_moto_internals
 
@@ -69,26 +70,23 @@ def test_updating_a_web_acl_with_no_rules_removes_its_rules() -> None:
             }
         },
         "Action": {"Block": {}},
-        "VisibilityConfig": {"SampledRequestsEnabled": False, "CloudWatchMetricsEnabled": False, "MetricName": "r"},
+        "VisibilityConfig": visibility("r"),
     }
-    visibility = {"SampledRequestsEnabled": False, "CloudWatchMetricsEnabled": False, "MetricName": "acl"}
     with LocalAws() as aws:
         wafv2 = aws.client("wafv2")
-        summary = wafv2.create_web_acl(
-            Name="acl", Scope="CLOUDFRONT", DefaultAction={"Allow": {}}, VisibilityConfig=visibility, Rules=[rule]
-        )["Summary"]
+        acl = create_web_acl(wafv2, "acl", rules=[rule])
 
         wafv2.update_web_acl(
             Name="acl",
-            Id=summary["Id"],
+            Id=acl.id,
             Scope="CLOUDFRONT",
             DefaultAction={"Allow": {}},
-            VisibilityConfig=visibility,
+            VisibilityConfig=visibility("acl"),
             Rules=[],
-            LockToken=summary["LockToken"],
+            LockToken=acl.lock_token,
         )
 
-        assert wafv2.get_web_acl(Name="acl", Id=summary["Id"], Scope="CLOUDFRONT")["WebACL"]["Rules"] == []
+        assert wafv2.get_web_acl(Name="acl", Id=acl.id, Scope="CLOUDFRONT")["WebACL"]["Rules"] == []
 
 
 def test_closed_local_aws_leaves_nothing_for_the_next_one_in_the_process() -> None:

@@ -17,7 +17,7 @@ import requests
 
 from doverunner_local.aws import LocalAws
 
-from .waiting import eventually
+from .waiting import deliveries_ended, eventually
 
 AWKWARD_KEY = "inbox/드라마 1화 (유출본)+.mp4"
 CONFIGURATION_ID = "inbox-uploads"
@@ -54,15 +54,20 @@ class Inbox:
         sqs = self.aws.client("sqs")
         received: list[dict[str, Any]] = []
 
-        def receive() -> bool:
-            response = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        def receive(wait_seconds: int = 1) -> bool:
+            response = sqs.receive_message(
+                QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_seconds
+            )
             for message in response.get("Messages", []):
                 sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
                 received.extend(json.loads(message["Body"]).get("Records", []))  # not the s3:TestEvent
             return len(received) >= count
 
         eventually(receive)
-        receive()
+        # S3 sends to a queue or a topic within the request; to a function on a delivery thread. Once every delivery
+        # has ended, a record that is not in the queue now never comes.
+        deliveries_ended(self.aws)
+        receive(wait_seconds=0)
         assert len(received) == count, [record["eventName"] for record in received]
         return received
 

@@ -8,6 +8,8 @@ from typing import TypeVar
 
 import pytest
 
+from doverunner_local.aws import LocalAws
+
 T = TypeVar("T")
 
 
@@ -21,3 +23,14 @@ def eventually(probe: Callable[[], T | None], timeout: float = 15.0, interval: f
         if time.monotonic() > deadline:
             pytest.fail(f"nothing after {timeout} s from {probe}")
         time.sleep(interval)
+
+
+def deliveries_ended(aws: LocalAws, timeout: float = 15.0) -> None:
+    """Until the local AWS's asynchronous deliveries (S3 and SNS to Lambda, each on a thread of its own) have all
+    ended: what they were to send has been sent."""
+
+    def ended() -> bool:
+        with aws.glue._threads_lock:
+            return not aws.glue._threads
+
+    eventually(ended, timeout=timeout, interval=0.01)

@@ -3,33 +3,29 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable
+from typing import Any
 
-import boto3
 import pytest
-from local_pipeline import REGION, LocalPipeline
+from aws_clients import unique_name
+from local_pipeline import LocalPipeline
+from settings import pipeline_settings
 
 from antipiracy.adapters.jobs_table import JobsTable
-from antipiracy.config import PipelineConfig
 from doverunner import DoveRunnerClient
 from doverunner_local.server import LocalDoveRunner
 
 
 @pytest.fixture
-def pipeline(moto_endpoint: str, local_doverunner: LocalDoveRunner, client: DoveRunnerClient) -> LocalPipeline:
-    keys = {
-        "region_name": REGION,
-        "endpoint_url": moto_endpoint,
-        "aws_access_key_id": "x",
-        "aws_secret_access_key": "y",
-    }
-    s3 = boto3.client("s3", **keys)
-    sfn = boto3.client("stepfunctions", **keys)
-    sns = boto3.client("sns", **keys)
-    sqs = boto3.client("sqs", **keys)
-    dynamodb = boto3.resource("dynamodb", **keys)
-    name = f"t{uuid.uuid4().hex[:12]}"
+def pipeline(
+    aws_client: Callable[..., Any],
+    aws_resource: Callable[..., Any],
+    local_doverunner: LocalDoveRunner,
+    client: DoveRunnerClient,
+) -> LocalPipeline:
+    s3, sfn, sns, sqs = (aws_client(service) for service in ("s3", "stepfunctions", "sns", "sqs"))
+    dynamodb = aws_resource("dynamodb")
+    name = unique_name("t")
     s3.create_bucket(Bucket=name)
     s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
     table = dynamodb.create_table(
@@ -46,24 +42,8 @@ def pipeline(moto_endpoint: str, local_doverunner: LocalDoveRunner, client: Dove
     queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
-    config = PipelineConfig(
-        jobs_table=name,
-        secret_id="unused-here",
-        site_id="DEMO",
-        api_url=local_doverunner.url,
-        default_service="PD002",
-        inbox_prefix="inbox/",
-        results_prefix="results/",
-        state_machine_arn=machine,
-        results_topic_arn=topic,
-        url_detection_threshold=5 * 1024**3,
-        force_url_detection=False,
-        presigned_url_seconds=3600,
-        initial_wait_seconds=30,
-        max_wait_seconds=900,
-        wait_growth=2.0,
-        max_tracking_seconds=7 * 24 * 3600,
-        find_upload_seconds=1800,
+    config = pipeline_settings(
+        jobs_table=name, api_url=local_doverunner.url, state_machine_arn=machine, results_topic_arn=topic
     )
     return LocalPipeline(
         s3, sfn, sns, sqs, dynamodb, name, JobsTable(table), config, queue_url, client, local_doverunner

@@ -4,84 +4,30 @@ Secrets Manager, everything in the local AWS."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-import boto3
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from lambda_context import FakeContext
-from local_pipeline import REGION, LocalPipeline
-
-from antipiracy import process_cache
-from antipiracy.config import ConfigError, PipelineConfig
-
-
-def clear_caches() -> None:
-    process_cache.reset()
+from lambda_environment import LambdaEnvironment
+from lambda_events import sqs_event
+from local_pipeline import LocalPipeline
 
 
 @pytest.fixture
-def lambda_env(
-    pipeline: LocalPipeline, moto_endpoint: str, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> Iterator[str]:
-    """The environment the stack gives the functions, pointing at the local AWS and the local DoveRunner."""
-    secrets = boto3.client(
-        "secretsmanager",
-        region_name=REGION,
-        endpoint_url=moto_endpoint,
-        aws_access_key_id="x",
-        aws_secret_access_key="y",
+def lambda_env(lambda_env: LambdaEnvironment, pipeline: LocalPipeline) -> LambdaEnvironment:
+    """The pipeline functions' environment: the test's own table, state machine and results topic."""
+    lambda_env.set(
+        JOBS_TABLE=pipeline.config.jobs_table,
+        STATE_MACHINE_ARN=pipeline.config.state_machine_arn,
+        RESULTS_TOPIC_ARN=pipeline.config.results_topic_arn,
     )
-    secret = {
-        "site_key": env["DOVERUNNER_SITE_KEY"],
-        "access_key": env["DOVERUNNER_ACCESS_KEY"],
-        "account_id": env["DOVERUNNER_ACCOUNT_ID"],
-    }
-    secret_arn = secrets.create_secret(Name=f"{pipeline.bucket}-creds", SecretString=json.dumps(secret))["ARN"]
-    values = {
-        "AWS_ENDPOINT_URL": moto_endpoint,
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "x",
-        "AWS_SECRET_ACCESS_KEY": "y",
-        "JOBS_TABLE": pipeline.config.jobs_table,
-        "DOVERUNNER_SECRET_ID": secret_arn,
-        "DOVERUNNER_SITE_ID": "DEMO",
-        "DOVERUNNER_API_URL": env["DOVERUNNER_API_URL"],
-        "STATE_MACHINE_ARN": pipeline.config.state_machine_arn,
-        "RESULTS_TOPIC_ARN": pipeline.config.results_topic_arn,
-        "POWERTOOLS_METRICS_NAMESPACE": "Test",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-    }
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    clear_caches()
-    yield secret_arn
-    clear_caches()
-
-
-def sqs_event(*bodies: Any) -> dict[str, Any]:
-    return {
-        "Records": [
-            {
-                "messageId": f"m{i}",
-                "receiptHandle": f"r{i}",
-                "body": body if isinstance(body, str) else json.dumps(body),
-                "attributes": {"ApproximateReceiveCount": "1"},
-                "messageAttributes": {},
-                "md5OfBody": "",
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:ingest",
-                "awsRegion": REGION,
-            }
-            for i, body in enumerate(bodies)
-        ]
-    }
+    return lambda_env
 
 
 def test_submit_handler_reports_only_the_unprocessable_message_as_failed(
-    lambda_env: str, pipeline: LocalPipeline, video_bytes: Callable[..., bytes]
+    lambda_env: LambdaEnvironment, pipeline: LocalPipeline, video_bytes: Callable[..., bytes]
 ) -> None:
     from submit.handler import lambda_handler
 
@@ -94,20 +40,16 @@ def test_submit_handler_reports_only_the_unprocessable_message_as_failed(
 
 
 def test_submit_handler_fails_and_records_why_when_the_secret_is_not_filled(
-    lambda_env: str, pipeline: LocalPipeline, moto_endpoint: str, video_bytes: Callable[..., bytes]
+    lambda_env: LambdaEnvironment,
+    pipeline: LocalPipeline,
+    aws_client: Callable[..., Any],
+    video_bytes: Callable[..., bytes],
 ) -> None:
     from submit.handler import lambda_handler
 
-    boto3.client(
-        "secretsmanager",
-        region_name=REGION,
-        endpoint_url=moto_endpoint,
-        aws_access_key_id="x",
-        aws_secret_access_key="y",
-    ).put_secret_value(
-        SecretId=lambda_env, SecretString=json.dumps({"site_key": "", "access_key": "", "account_id": ""})
+    aws_client("secretsmanager").put_secret_value(
+        SecretId=lambda_env.secret_arn, SecretString=json.dumps({"site_key": "", "access_key": "", "account_id": ""})
     )
-    clear_caches()
     ref = pipeline.put("inbox/a.mp4", video_bytes())
 
     # Every record failed: Powertools fails the invocation, so the message comes back (and alarms fire).
@@ -121,7 +63,7 @@ def test_submit_handler_fails_and_records_why_when_the_secret_is_not_filled(
 
 
 def test_tracker_and_reporter_handlers_follow_a_job_to_its_report(
-    lambda_env: str, pipeline: LocalPipeline, video_bytes: Callable[..., bytes]
+    lambda_env: LambdaEnvironment, pipeline: LocalPipeline, video_bytes: Callable[..., bytes]
 ) -> None:
     from reporter.handler import lambda_handler as report
     from submit.handler import lambda_handler as submit
@@ -144,7 +86,7 @@ def test_tracker_and_reporter_handlers_follow_a_job_to_its_report(
 
 
 def test_submit_handler_uploads_again_on_trackings_request_from_the_queue(
-    lambda_env: str, pipeline: LocalPipeline, video_bytes: Callable[..., bytes]
+    lambda_env: LambdaEnvironment, pipeline: LocalPipeline, video_bytes: Callable[..., bytes]
 ) -> None:
     from submit.handler import lambda_handler as submit
 
@@ -160,7 +102,7 @@ def test_submit_handler_uploads_again_on_trackings_request_from_the_queue(
 
 
 def test_reporter_handler_writes_the_fallback_report_when_the_report_step_failed(
-    lambda_env: str, pipeline: LocalPipeline, video_bytes: Callable[..., bytes]
+    lambda_env: LambdaEnvironment, pipeline: LocalPipeline, video_bytes: Callable[..., bytes]
 ) -> None:
     from reporter.handler import lambda_handler as report
     from submit.handler import lambda_handler as submit
@@ -176,7 +118,7 @@ def test_reporter_handler_writes_the_fallback_report_when_the_report_step_failed
 
 
 def test_waiter_handler_keeps_the_task_token_on_the_job(
-    lambda_env: str, pipeline: LocalPipeline, video_bytes: Callable[..., bytes]
+    lambda_env: LambdaEnvironment, pipeline: LocalPipeline, video_bytes: Callable[..., bytes]
 ) -> None:
     from submit.handler import lambda_handler as submit
     from waiter.handler import lambda_handler as wait
@@ -191,15 +133,10 @@ def test_waiter_handler_keeps_the_task_token_on_the_job(
 
 
 @pytest.mark.parametrize("event", [{}, {"job_id": 5}])
-def test_tracker_handler_refuses_an_event_without_a_job_id(lambda_env: str, event: dict[str, Any]) -> None:
+def test_tracker_handler_refuses_an_event_without_a_job_id(
+    lambda_env: LambdaEnvironment, event: dict[str, Any]
+) -> None:
     from tracker.handler import lambda_handler
 
     with pytest.raises(ValueError, match="job_id"):
         lambda_handler(event, FakeContext())
-
-
-def test_missing_configuration_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("JOBS_TABLE", raising=False)
-
-    with pytest.raises(ConfigError, match="JOBS_TABLE"):
-        PipelineConfig.from_env({"DOVERUNNER_SECRET_ID": "s", "DOVERUNNER_SITE_ID": "DEMO"})

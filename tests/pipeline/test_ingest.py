@@ -193,16 +193,6 @@ def test_keys_with_spaces_plus_and_korean_are_decoded_from_the_event(
     assert pipeline.jobs.require(result.job_id)["state"] == "TRACKING"
 
 
-def test_s3_test_event_names_no_object() -> None:
-    assert refs_from_message({"Event": "s3:TestEvent", "Service": "Amazon S3"}) == []
-
-
-@pytest.mark.parametrize("body", [[1], {"Records": []}, {"hello": "world"}, "text"])
-def test_message_that_is_no_s3_event_is_an_error(body: object) -> None:
-    with pytest.raises(ValueError, match="not"):
-        refs_from_message(body)
-
-
 def test_doverunner_refusal_fails_the_job_with_the_guides_explanation(
     pipeline: LocalPipeline, video_bytes: Callable[..., bytes]
 ) -> None:

@@ -13,7 +13,6 @@ from local_pipeline import LocalPipeline
 
 from antipiracy.domain.jobs import JobState, job_id_for, now_iso
 from antipiracy.domain.requests import ResubmitRequest
-from antipiracy.events import requests_from_message
 from antipiracy.services.track import MAX_UPLOADS, JobEnded, check
 
 BOUND = 1800  # the pipeline fixture's find_upload_seconds
@@ -231,15 +230,3 @@ def test_check_of_a_job_that_ended_outside_tracking_fails_so_its_report_is_writt
 
     with pytest.raises(JobEnded, match="FAILED"):
         check_at(pipeline, job_id, 1)
-
-
-def test_resubmit_message_is_read_from_the_ingest_queue() -> None:
-    body = {"type": "doverunner.resubmit", "job_id": "job-1", "uploads": 2}
-
-    assert requests_from_message(body) == [ResubmitRequest("job-1", 2)]
-
-
-@pytest.mark.parametrize("body", [{"type": "doverunner.resubmit"}, {"type": "doverunner.resubmit", "job_id": "j"}])
-def test_resubmit_message_without_its_fields_is_an_error(body: dict[str, Any]) -> None:
-    with pytest.raises(ValueError, match="job_id and the number of uploads"):
-        requests_from_message(body)

@@ -3,34 +3,19 @@ the two closed on the job item (real DynamoDB API from the local AWS; Step Funct
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import pytest
-from botocore.exceptions import ClientError
+from aws_clients import unique_name
+from sfn_callbacks import StepFunctionsCallbacks
 from tables import create_jobs_table
 
 from antipiracy.adapters.jobs_table import JobsTable
 from antipiracy.adapters.step_functions import StepFunctionsExecutions
 from antipiracy.domain.jobs import JobState
-from antipiracy.events import wait_input
 from antipiracy.services.wake import Waker, keep_or_wake
-
-
-@dataclass
-class StepFunctionsCallbacks:
-    """Stands in for Step Functions' SendTaskSuccess: records the tokens it was sent, or refuses with `error`."""
-
-    woken: list[str] = field(default_factory=list)
-    error: str | None = None
-
-    def send_task_success(self, *, taskToken: str, output: str) -> dict[str, Any]:
-        if self.error:
-            raise ClientError({"Error": {"Code": self.error, "Message": "refused"}}, "SendTaskSuccess")
-        self.woken.append(taskToken)
-        return {}
 
 
 @dataclass
@@ -52,16 +37,9 @@ class Tracked:
 
 
 @pytest.fixture
-def tracked(moto_endpoint: str) -> Tracked:
+def tracked(aws_resource: Callable[..., Any]) -> Tracked:
     """A job whose execution has made its first Check."""
-    dynamodb = boto3.resource(
-        "dynamodb",
-        region_name="us-east-1",
-        endpoint_url=moto_endpoint,
-        aws_access_key_id="x",
-        aws_secret_access_key="y",
-    )
-    jobs = JobsTable(create_jobs_table(dynamodb, f"w{uuid.uuid4().hex[:10]}-jobs"))
+    jobs = JobsTable(create_jobs_table(aws_resource("dynamodb"), unique_name("w") + "-jobs"))
     jobs.create({"job_id": "job-1", "bucket": "b", "key": "inbox/a.mp4"})
     jobs.update("job-1", {"state": JobState.TRACKING.value, "detection_id": 1001})
     jobs.begin_check("job-1")
@@ -170,41 +148,3 @@ def test_notification_for_an_unknown_job_wakes_nothing_and_creates_nothing(track
 
     assert outcome == "not_tracked"
     assert tracked.jobs.get("job-unknown") is None
-
-
-@dataclass
-class FailingJobs:
-    """A jobs table that answers every write with `code`."""
-
-    code: str
-
-    def request_wake(self, job_id: str) -> tuple[bool, str | None]:
-        raise ClientError({"Error": {"Code": self.code, "Message": "no"}}, "UpdateItem")
-
-
-def test_throttled_marking_is_raised_so_the_notification_is_retried() -> None:
-    jobs = FailingJobs("ProvisionedThroughputExceededException")
-    waker = Waker(jobs, StepFunctionsExecutions(StepFunctionsCallbacks()))  # type: ignore[arg-type]
-
-    with pytest.raises(ClientError):
-        waker.wake("job-1")
-
-
-def test_marking_that_cannot_succeed_is_logged_not_raised() -> None:
-    jobs = FailingJobs("AccessDeniedException")
-    waker = Waker(jobs, StepFunctionsExecutions(StepFunctionsCallbacks()))  # type: ignore[arg-type]
-
-    assert waker.wake("job-1") == "failed"
-
-
-@pytest.mark.parametrize(
-    ("event", "missing"),
-    [
-        ({"task_token": "t", "attempt": 1}, "job_id"),
-        ({"job_id": "job-1", "attempt": 1}, "task_token"),
-        ({"job_id": "job-1", "task_token": "t", "attempt": "1"}, "attempt"),
-    ],
-)
-def test_wait_step_refuses_a_payload_without_what_it_needs(event: dict[str, Any], missing: str) -> None:
-    with pytest.raises(ValueError, match=missing):
-        wait_input(event)

@@ -2,61 +2,44 @@
 
 from __future__ import annotations
 
-import json
 import random
 import threading
-import uuid
 from collections.abc import Callable
 from typing import Any
 
-import boto3
 from atomic_waf import AtomicWaf
+from aws_clients import unique_name
+from lambda_events import watermark_found
 from tables import create_jobs_table, create_ledger_table
+from web_acls import WebAcl
 
 from antipiracy.adapters.jobs_table import JobsTable
 from antipiracy.adapters.ledger_table import LedgerTable
 from antipiracy.adapters.waf_blocker import SessionBlocker
 from antipiracy.domain.notifications import parse_message
-from antipiracy.domain.waf_rules import LockContention, WafTarget, url_safe
+from antipiracy.domain.waf_rules import LockContention, url_safe
 from antipiracy.services.revoke import Revoker
 from doverunner import DoveRunnerClient
 from doverunner_local.server import LocalDoveRunner
 
-REGION = "us-east-1"
 MAX_RECEIVE_COUNT = 5  # the stack's default
 
 
-def aws(kind: Callable[..., Any], service: str, endpoint: str) -> Any:
-    return kind(service, region_name=REGION, endpoint_url=endpoint, aws_access_key_id="x", aws_secret_access_key="y")
-
-
-def fd004(detection_id: int, mark: str, token: str) -> str:
-    message = {
-        "detection_id": detection_id,
-        "detection_status": "FD004",
-        "forensic_mark": mark,
-        "watermark_token": token,
-    }
-    return json.dumps({"Type": "Notification", "Message": json.dumps(message)})
-
-
 def test_fifty_concurrent_revocations_block_all_fifty_tokens_and_lose_none(
-    moto_endpoint: str, local_doverunner: LocalDoveRunner, make_client: Callable[..., DoveRunnerClient]
+    aws_client: Callable[..., Any],
+    aws_resource: Callable[..., Any],
+    web_acl: WebAcl,
+    local_doverunner: LocalDoveRunner,
+    make_client: Callable[..., DoveRunnerClient],
 ) -> None:
     # given 50 leaking sessions, one web ACL, one ledger, and 50 revokers (one per Lambda instance) started at once
-    name = f"c{uuid.uuid4().hex[:10]}"
-    dynamodb = aws(boto3.resource, "dynamodb", moto_endpoint)
+    name = unique_name("c")
+    dynamodb = aws_resource("dynamodb")
     ledger_table = create_ledger_table(dynamodb, f"{name}-ledger")
     jobs = JobsTable(create_jobs_table(dynamodb, f"{name}-jobs"))
-    raw_waf = aws(boto3.client, "wafv2", moto_endpoint)
-    summary = raw_waf.create_web_acl(
-        Name=name,
-        Scope="CLOUDFRONT",
-        DefaultAction={"Allow": {}},
-        VisibilityConfig={"SampledRequestsEnabled": False, "CloudWatchMetricsEnabled": False, "MetricName": name},
-    )["Summary"]
+    raw_waf = aws_client("wafv2")
     waf = AtomicWaf(raw_waf)
-    target = WafTarget(web_acl_name=name, web_acl_id=summary["Id"])
+    target = web_acl.target
     sessions = [local_doverunner.emulator.add_session(f"{i:016x}", f"session_id=leak-{i}") for i in range(0xC00, 0xC32)]
     start = threading.Barrier(len(sessions))
     actions: dict[str, str] = {}
@@ -66,14 +49,14 @@ def test_fifty_concurrent_revocations_block_all_fifty_tokens_and_lose_none(
         client = make_client()
         engine = SessionBlocker(waf, target, rng=random.Random(index), backoff_base=0.002, backoff_cap=0.05)
         revoker = Revoker(
-            ledger=LedgerTable(aws(boto3.resource, "dynamodb", moto_endpoint).Table(ledger_table.name)),
+            ledger=LedgerTable(aws_resource("dynamodb").Table(ledger_table.name)),
             client_factory=lambda: client,
             blocker=engine,
             jobs=jobs,
             block_seconds=3600,
         )
         session = sessions[index]
-        message = fd004(5000 + index, session.forensic_mark, session.revoke_token)
+        message = watermark_found(5000 + index, session.revoke_token, session.forensic_mark)
         start.wait()
         # As the queue does: a message whose handling failed (the lock contended past the engine's attempts) is
         # delivered again, up to maxReceiveCount times.

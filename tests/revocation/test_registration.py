@@ -7,26 +7,21 @@ import json
 import socket
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
 
-import boto3
 import pytest
+from aws_clients import unique_name
 from lambda_context import FakeContext
+from lambda_environment import LambdaEnvironment
+from topic_registration import KEYS, NEW_KEYS, PROPERTIES, TOPIC_ARN
 
 from antipiracy.adapters.cloudformation import ResponseNotDelivered, send_response
-from antipiracy.services.custom_resource import Answer, answer_within, failed
 from antipiracy.services.register import NOT_REGISTERED, PublisherKeys, Registrar
-from doverunner import ConfigurationError, DoveRunnerApiError, DoveRunnerClient, TransportError
+from doverunner import DoveRunnerApiError, DoveRunnerClient
 from doverunner_local.server import LocalDoveRunner
-
-REGION = "us-east-1"
-TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:DoveRunnerDetection-revocations"
-KEYS = PublisherKeys("AKIAPUBLISHERTEST001", "publisher-secret-key/with+chars")
-NEW_KEYS = PublisherKeys("AKIAPUBLISHERTEST002", "rotated-publisher-secret-key")
-PROPERTIES = {"Name": "DoveRunnerDetection", "TopicArn": TOPIC_ARN, "PublisherSecretArn": "arn:publisher-secret"}
 
 
 def registrar(client: DoveRunnerClient, keys: PublisherKeys = KEYS, **options: Any) -> Registrar:
@@ -124,17 +119,6 @@ def test_delete_of_a_registration_already_gone_succeeds(
     assert outcome.status == "SUCCESS"
 
 
-def test_create_with_the_credentials_secret_not_filled_fails_asking_to_fill_it_first() -> None:
-    def unfilled() -> DoveRunnerClient:
-        raise ConfigurationError("the DoveRunner secret arn:creds has no site_key, access_key, account_id")
-
-    outcome = Registrar(client=unfilled, publisher_keys=lambda _s: KEYS).handle("Create", "", PROPERTIES)
-
-    assert (outcome.status, outcome.physical_id) == ("FAILED", NOT_REGISTERED)
-    assert "Fill the secret named by the DoveRunnerSecretArn output" in outcome.reason
-    assert "deploy again" in outcome.reason
-
-
 def test_keys_doverunner_cannot_use_yet_are_tried_again(
     client: DoveRunnerClient, local_doverunner: LocalDoveRunner
 ) -> None:
@@ -161,38 +145,10 @@ def test_keys_doverunner_cannot_use_yet_are_tried_again(
     assert len(registrations(local_doverunner)) == 1
 
 
-def test_a_failure_reason_never_shows_the_publisher_keys() -> None:
-    class Echoing:
-        def register_notification(self, name: str, arn: str, access_key: str, secret_key: str) -> int:
-            raise TransportError(f"DoveRunner refused {access_key}:{secret_key}")
-
-    logic = Registrar(client=lambda: cast(DoveRunnerClient, Echoing()), publisher_keys=lambda _s: KEYS)
-
-    outcome = logic.handle("Create", "", PROPERTIES)
-
-    assert (outcome.status, outcome.reason) == ("FAILED", "DoveRunner refused ***:***")
-
-
 def test_a_request_without_the_topic_fails_naming_what_is_missing(client: DoveRunnerClient) -> None:
     outcome = registrar(client).handle("Create", "", {"Name": "x", "PublisherSecretArn": "arn:p"})
 
     assert (outcome.status, outcome.reason) == ("FAILED", "the custom resource has no TopicArn")
-
-
-def test_work_that_takes_too_long_is_answered_failed_in_time() -> None:
-    release = threading.Event()
-
-    def slow() -> Answer:
-        release.wait(5)
-        return Answer("SUCCESS", "7")
-
-    outcome = answer_within(
-        0.1, slow, lambda reason: failed("Update", "7", reason, not_created=NOT_REGISTERED), "did not answer within 0 s"
-    )
-    release.set()
-
-    assert (outcome.status, outcome.physical_id) == ("FAILED", "7")
-    assert "did not answer within" in outcome.reason
 
 
 # ---- the function, as CloudFormation calls it -----------------------------------------------------------------
@@ -240,47 +196,17 @@ def response_url() -> Iterator[ResponseUrl]:
 class Deployed:
     credentials_secret: str
     publisher_secret: str
-    values: dict[str, str]
-
-
-def secrets_client(endpoint: str) -> Any:
-    return boto3.client(
-        "secretsmanager", region_name=REGION, endpoint_url=endpoint, aws_access_key_id="x", aws_secret_access_key="y"
-    )
+    secrets: Any  # Secrets Manager of the local AWS
 
 
 @pytest.fixture
-def deployed(moto_endpoint: str, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Deployed]:
+def deployed(lambda_env: LambdaEnvironment, aws_client: Callable[..., Any]) -> Deployed:
     """The two secrets in the local AWS, as the stack leaves them (the credentials one filled), and the
     registrar's environment."""
-    from aws_lambda_powertools.utilities import parameters
-
-    name = f"g{uuid.uuid4().hex[:10]}"
-    secrets = secrets_client(moto_endpoint)
-    credentials = {
-        "site_key": env["DOVERUNNER_SITE_KEY"],
-        "access_key": env["DOVERUNNER_ACCESS_KEY"],
-        "account_id": env["DOVERUNNER_ACCOUNT_ID"],
-    }
-    credentials_arn = secrets.create_secret(Name=f"{name}-creds", SecretString=json.dumps(credentials))["ARN"]
+    secrets = aws_client("secretsmanager")
     publisher = {"aws_access_key": KEYS.access_key, "aws_secret_key": KEYS.secret_key}
-    publisher_arn = secrets.create_secret(Name=f"{name}-publisher", SecretString=json.dumps(publisher))["ARN"]
-    values = {
-        "AWS_ENDPOINT_URL": moto_endpoint,
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "x",
-        "AWS_SECRET_ACCESS_KEY": "y",
-        "DOVERUNNER_SECRET_ID": credentials_arn,
-        "DOVERUNNER_SITE_ID": env["DOVERUNNER_SITE_ID"],
-        "DOVERUNNER_API_URL": env["DOVERUNNER_API_URL"],
-        "POWERTOOLS_TRACE_DISABLED": "true",
-    }
-    for key, value in values.items():
-        monkeypatch.setenv(key, value)
-    parameters.clear_caches()  # type: ignore[no-untyped-call]
-    yield Deployed(credentials_arn, publisher_arn, values)
-    parameters.clear_caches()  # type: ignore[no-untyped-call]
+    publisher_arn = secrets.create_secret(Name=unique_name("publisher-"), SecretString=json.dumps(publisher))["ARN"]
+    return Deployed(lambda_env.secret_arn, publisher_arn, secrets)
 
 
 def cloudformation_event(
@@ -335,9 +261,7 @@ def test_function_answers_failed_while_the_credentials_secret_is_still_empty(
     deployed: Deployed, response_url: ResponseUrl, local_doverunner: LocalDoveRunner
 ) -> None:
     empty = {"site_key": "", "access_key": "", "account_id": ""}
-    secrets_client(deployed.values["AWS_ENDPOINT_URL"]).put_secret_value(
-        SecretId=deployed.credentials_secret, SecretString=json.dumps(empty)
-    )
+    deployed.secrets.put_secret_value(SecretId=deployed.credentials_secret, SecretString=json.dumps(empty))
 
     invoke(cloudformation_event("Create", response_url, deployed))
 
@@ -350,7 +274,7 @@ def test_function_answers_failed_while_the_credentials_secret_is_still_empty(
 def test_function_sees_the_credentials_secret_filled_since_its_last_run(
     deployed: Deployed, response_url: ResponseUrl
 ) -> None:
-    secrets = secrets_client(deployed.values["AWS_ENDPOINT_URL"])
+    secrets = deployed.secrets
     filled = secrets.get_secret_value(SecretId=deployed.credentials_secret)["SecretString"]
     secrets.put_secret_value(SecretId=deployed.credentials_secret, SecretString="{}")
     invoke(cloudformation_event("Create", response_url, deployed))
@@ -411,18 +335,3 @@ def test_an_answer_the_url_refuses_is_reported_without_the_signed_url(response_u
 
     assert len(response_url.responses) == 1
     assert "Signature" not in str(raised.value)
-
-
-# ---- in CloudFormation ------------------------------------------------------------------------------------------
-
-
-def test_deploying_with_register_topic_before_the_secret_is_filled_fails_asking_to_fill_it() -> None:
-    from doverunner_local.aws.deployment import DeploymentError
-    from doverunner_local.stack import LocalPipelineStack
-
-    # given the stack deployed into the local AWS with registerTopic, its credentials secret still empty
-    stack = LocalPipelineStack(step_seconds=0.1, context={"doverunner:registerTopic": True})
-
-    # when CloudFormation creates the registration; then the function's answer fails the deploy with its reason
-    with pytest.raises(DeploymentError, match="Fill the secret named by the DoveRunnerSecretArn output"):
-        stack.start()

@@ -2,160 +2,103 @@
 
 from __future__ import annotations
 
-import json
-import uuid
-from collections.abc import Iterator
+import time
+from collections.abc import Callable
 from typing import Any
 
-import boto3
 import pytest
+from aws_clients import unique_name
 from lambda_context import FakeContext
+from lambda_environment import LambdaEnvironment
+from lambda_events import sns_notification, sqs_event, watermark_found
 from tables import create_jobs_table, create_ledger_table
+from web_acls import WebAcl
 
-from antipiracy import process_cache, wiring
+from antipiracy import wiring
 from antipiracy.adapters.waf_blocker import SessionBlocker
-from antipiracy.domain.waf_rules import WafTarget, url_safe
+from antipiracy.domain.waf_rules import url_safe
 from doverunner_local.server import LocalDoveRunner
-
-REGION = "us-east-1"
-
-
-def clear_caches() -> None:
-    process_cache.reset()
-
-
-def aws(service: str, endpoint: str) -> Any:
-    return boto3.client(
-        service, region_name=REGION, endpoint_url=endpoint, aws_access_key_id="x", aws_secret_access_key="y"
-    )
 
 
 @pytest.fixture
-def deployed(moto_endpoint: str, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
-    name = f"v{uuid.uuid4().hex[:10]}"
-    dynamodb = boto3.resource(
-        "dynamodb", region_name=REGION, endpoint_url=moto_endpoint, aws_access_key_id="x", aws_secret_access_key="y"
+def lambda_env(
+    lambda_env: LambdaEnvironment,
+    aws_client: Callable[..., Any],
+    aws_resource: Callable[..., Any],
+    web_acl: WebAcl,
+    monkeypatch: pytest.MonkeyPatch,
+) -> LambdaEnvironment:
+    """The revocation functions' environment: the test's own ledger, jobs table, web ACL and dead-letter queue."""
+    name = unique_name("v")
+    create_ledger_table(aws_resource("dynamodb"), f"{name}-ledger")
+    create_jobs_table(aws_resource("dynamodb"), f"{name}-jobs")
+    lambda_env.set(
+        LEDGER_TABLE=f"{name}-ledger",
+        JOBS_TABLE=f"{name}-jobs",
+        WEB_ACL_NAME=web_acl.name,
+        WEB_ACL_ID=web_acl.id,
+        DEAD_LETTER_QUEUE_URL=aws_client("sqs").create_queue(QueueName=f"{name}-dlq")["QueueUrl"],
+        BLOCK_SECONDS="0",
     )
-    create_ledger_table(dynamodb, f"{name}-ledger")
-    create_jobs_table(dynamodb, f"{name}-jobs")
-    waf = aws("wafv2", moto_endpoint)
-    acl = waf.create_web_acl(
-        Name=name,
-        Scope="CLOUDFRONT",
-        DefaultAction={"Allow": {}},
-        VisibilityConfig={"SampledRequestsEnabled": False, "CloudWatchMetricsEnabled": False, "MetricName": name},
-    )["Summary"]
-    secret = {
-        "site_key": env["DOVERUNNER_SITE_KEY"],
-        "access_key": env["DOVERUNNER_ACCESS_KEY"],
-        "account_id": env["DOVERUNNER_ACCOUNT_ID"],
-    }
-    secret_arn = aws("secretsmanager", moto_endpoint).create_secret(
-        Name=f"{name}-creds", SecretString=json.dumps(secret)
-    )["ARN"]
-    dlq = aws("sqs", moto_endpoint).create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
-    values = {
-        "AWS_ENDPOINT_URL": moto_endpoint,
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "x",
-        "AWS_SECRET_ACCESS_KEY": "y",
-        "LEDGER_TABLE": f"{name}-ledger",
-        "JOBS_TABLE": f"{name}-jobs",
-        "DOVERUNNER_SECRET_ID": secret_arn,
-        "DOVERUNNER_SITE_ID": "DEMO",
-        "DOVERUNNER_API_URL": env["DOVERUNNER_API_URL"],
-        "WEB_ACL_NAME": acl["Name"],
-        "WEB_ACL_ID": acl["Id"],
-        "DEAD_LETTER_QUEUE_URL": dlq,
-        "BLOCK_SECONDS": "0",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-    }
-    for key, value in values.items():
-        monkeypatch.setenv(key, value)
     monkeypatch.delenv("STATE_MACHINE_ARN", raising=False)
-    clear_caches()
-    yield {**values, "ENDPOINT": moto_endpoint}
-    clear_caches()
+    return lambda_env
 
 
-def sqs_event(*bodies: str) -> dict[str, Any]:
-    return {
-        "Records": [
-            {"messageId": f"m{i}", "receiptHandle": f"r{i}", "body": body, "attributes": {}, "messageAttributes": {},
-             "md5OfBody": "", "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:1:q",
-             "awsRegion": REGION}
-            for i, body in enumerate(bodies)
-        ]
-    }  # fmt: skip
-
-
-def engine(deployed: dict[str, str]) -> SessionBlocker:
-    target = WafTarget(web_acl_name=deployed["WEB_ACL_NAME"], web_acl_id=deployed["WEB_ACL_ID"])
-    return SessionBlocker(aws("wafv2", deployed["ENDPOINT"]), target)
+def blocked(aws_client: Callable[..., Any], web_acl: WebAcl) -> set[str]:
+    return SessionBlocker(aws_client("wafv2"), web_acl.target).blocked()
 
 
 def test_watermark_notification_blocks_the_session_in_waf(
-    deployed: dict[str, str], local_doverunner: LocalDoveRunner
+    lambda_env: LambdaEnvironment,
+    local_doverunner: LocalDoveRunner,
+    aws_client: Callable[..., Any],
+    web_acl: WebAcl,
 ) -> None:
     from revoker.handler import lambda_handler
 
     token = local_doverunner.emulator.sessions["0000000000000001"].revoke_token
-    message = json.dumps(
-        {
-            "detection_id": 1001,
-            "detection_status": "FD004",
-            "forensic_mark": "0000000000000001",
-            "watermark_token": token,
-        }
-    )
 
-    response = lambda_handler(sqs_event(json.dumps({"Type": "Notification", "Message": message})), FakeContext())
+    response = lambda_handler(sqs_event(watermark_found(1001, token)), FakeContext())
 
     assert response == {"batchItemFailures": []}
-    assert engine(deployed).blocked() == {url_safe(token)}
-
-
-def envelope(message: dict[str, Any]) -> str:
-    return json.dumps({"Type": "Notification", "Message": json.dumps(message)})
+    assert blocked(aws_client, web_acl) == {url_safe(token)}
 
 
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
         ("not json at all", "the message is not JSON"),
-        (envelope({"detection_status": "FD004"}), "detection_id"),
-        (envelope({"detection_id": "1001", "detection_status": ["FD004"]}), "detection"),
-        (envelope({"detection_id": 1, "detection_status": "FD004", "watermark_token": "A" * 200_000}), "more than"),
+        (sns_notification({"detection_status": "FD004"}), "detection_id"),
+        (sns_notification({"detection_id": "1001", "detection_status": ["FD004"]}), "detection"),
+        (
+            sns_notification({"detection_id": 1, "detection_status": "FD004", "watermark_token": "A" * 200_000}),
+            "more than",
+        ),
     ],
     ids=["not-json", "missing-field", "wrong-types", "huge-token"],
 )
 def test_invalid_notification_goes_to_the_dead_letter_queue_with_its_reason(
-    deployed: dict[str, str], body: str, reason: str
+    lambda_env: LambdaEnvironment, aws_client: Callable[..., Any], web_acl: WebAcl, body: str, reason: str
 ) -> None:
     from revoker.handler import lambda_handler
 
     response = lambda_handler(sqs_event(body), FakeContext())
 
-    sqs = aws("sqs", deployed["ENDPOINT"])
-    (message,) = sqs.receive_message(QueueUrl=deployed["DEAD_LETTER_QUEUE_URL"], MessageAttributeNames=["All"])[
-        "Messages"
-    ]
+    sqs = aws_client("sqs")
+    (message,) = sqs.receive_message(
+        QueueUrl=lambda_env.values["DEAD_LETTER_QUEUE_URL"], MessageAttributeNames=["All"]
+    )["Messages"]
     assert response == {"batchItemFailures": []}
     assert message["Body"] == body
     assert reason in message["MessageAttributes"]["reason"]["StringValue"]
-    assert engine(deployed).blocked() == set()
+    assert blocked(aws_client, web_acl) == set()
 
 
-def test_lifter_lifts_expired_blocks_and_reports_capacity(
-    deployed: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_lifter_lifts_expired_blocks_and_reports_capacity(lambda_env: LambdaEnvironment) -> None:
     from lifter.handler import lambda_handler
 
-    monkeypatch.setenv("BLOCK_SECONDS", "1")
-    clear_caches()
+    lambda_env.set(BLOCK_SECONDS="1")
     wiring.revoker().block_manually("Zm9vYmFyYmF6cXV4", "test")
-    import time
 
     time.sleep(1.1)
     result = lambda_handler({}, FakeContext())

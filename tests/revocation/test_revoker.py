@@ -3,46 +3,25 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pytest
+from aws_clients import unique_name
+from fakes import MemoryBlocker
+from lambda_events import watermark_found
 from tables import create_jobs_table, create_ledger_table
 
 from antipiracy.adapters.jobs_table import JobsTable
 from antipiracy.adapters.ledger_table import LedgerTable
 from antipiracy.domain.notifications import parse_message
-from antipiracy.domain.revocations import NoRoom, RevocationState
+from antipiracy.domain.revocations import RevocationState
 from antipiracy.domain.waf_rules import url_safe
 from antipiracy.services.revoke import Revoker
 from doverunner import DoveRunnerClient
 from doverunner_local.server import LocalDoveRunner
-
-
-@dataclass
-class MemoryBlocker:
-    """Stands in for the WAF engine (tested on its own): a set of tokens with a capacity."""
-
-    capacity: int = 100
-    blocked: set[str] = field(default_factory=set)
-    calls: list[tuple[str, list[str]]] = field(default_factory=list)
-
-    def block(self, tokens: list[str]) -> object:
-        self.calls.append(("block", tokens))
-        new = {url_safe(t) for t in tokens} - self.blocked
-        if len(self.blocked) + len(new) > self.capacity:
-            raise NoRoom(f"{len(self.blocked)} of {self.capacity} tokens blocked: no room for {len(new)} more")
-        self.blocked |= new
-        return None
-
-    def unblock(self, tokens: list[str]) -> object:
-        self.calls.append(("unblock", tokens))
-        self.blocked -= {url_safe(t) for t in tokens}
-        return None
 
 
 @dataclass
@@ -58,15 +37,9 @@ class World:
 
 
 @pytest.fixture
-def world(moto_endpoint: str, local_doverunner: LocalDoveRunner, client: DoveRunnerClient) -> World:
-    dynamodb = boto3.resource(
-        "dynamodb",
-        region_name="us-east-1",
-        endpoint_url=moto_endpoint,
-        aws_access_key_id="x",
-        aws_secret_access_key="y",
-    )
-    name = f"r{uuid.uuid4().hex[:10]}"
+def world(aws_resource: Callable[..., Any], local_doverunner: LocalDoveRunner, client: DoveRunnerClient) -> World:
+    dynamodb = aws_resource("dynamodb")
+    name = unique_name("r")
     ledger = create_ledger_table(dynamodb, f"{name}-ledger")
     jobs_table = create_jobs_table(dynamodb, f"{name}-jobs")
     jobs = JobsTable(jobs_table)
@@ -97,16 +70,6 @@ def token_of(local: LocalDoveRunner, mark: str = "0000000000000001") -> str:
     return local.emulator.sessions[mark].revoke_token
 
 
-def fd004(detection_id: int, token: str) -> str:
-    message = {
-        "detection_id": detection_id,
-        "detection_status": "FD004",
-        "forensic_mark": "0000000000000001",
-        "watermark_token": token,
-    }
-    return json.dumps({"Type": "Notification", "Message": json.dumps(message)})
-
-
 def handle(world: World, message: str, **kwargs: Any) -> Any:
     return world.revoker(**kwargs).handle(parse_message(message), message)
 
@@ -118,7 +81,7 @@ def verifications(local: LocalDoveRunner) -> int:
 def test_verified_token_is_blocked_and_recorded_with_its_expiry(world: World) -> None:
     token = token_of(world.local)
 
-    result = handle(world, fd004(1001, token))
+    result = handle(world, watermark_found(1001, token))
 
     entry = world.ledger.get(token)
     assert result.action == "blocked"
@@ -133,7 +96,7 @@ def test_verified_token_is_blocked_and_recorded_with_its_expiry(world: World) ->
 def test_same_message_three_times_blocks_once_and_succeeds(world: World) -> None:
     token = token_of(world.local)
 
-    actions = [handle(world, fd004(1001, token)).action for _ in range(3)]
+    actions = [handle(world, watermark_found(1001, token)).action for _ in range(3)]
 
     assert actions == ["blocked", "already_blocked", "already_blocked"]
     assert [c for c in world.blocker.calls if c[0] == "block"] == [("block", [token])]
@@ -143,8 +106,8 @@ def test_same_message_three_times_blocks_once_and_succeeds(world: World) -> None
 def test_same_token_from_two_detections_is_blocked_once_and_names_both(world: World) -> None:
     token = token_of(world.local)
 
-    handle(world, fd004(1001, token))
-    handle(world, fd004(2002, token))
+    handle(world, watermark_found(1001, token))
+    handle(world, watermark_found(2002, token))
 
     entry = world.ledger.get(token)
     assert entry is not None
@@ -153,7 +116,7 @@ def test_same_token_from_two_detections_is_blocked_once_and_names_both(world: Wo
 
 
 def test_token_that_fails_verification_is_recorded_not_blocked(world: World) -> None:
-    result = handle(world, fd004(1001, "bm90LWEtc2Vzc2lvbg=="))
+    result = handle(world, watermark_found(1001, "bm90LWEtc2Vzc2lvbg=="))
 
     entry = world.ledger.get("bm90LWEtc2Vzc2lvbg==")
     assert result.action == "not_verified"
@@ -176,7 +139,7 @@ def test_no_room_left_is_recorded_and_blocks_nothing(world: World) -> None:
     world.blocker.capacity = 0
     token = token_of(world.local)
 
-    result = handle(world, fd004(1001, token))
+    result = handle(world, watermark_found(1001, token))
 
     entry = world.ledger.get(token)
     assert result.action == "no_room"
@@ -206,7 +169,7 @@ def test_block_of_a_tracked_detection_is_noted_on_its_job(world: World) -> None:
     world.jobs.update("job-2", {"detection_id": 1001})
     token = token_of(world.local)
 
-    handle(world, fd004(1001, token))
+    handle(world, watermark_found(1001, token))
 
     assert world.jobs.require("job-2")["revocation"]["state"] == "BLOCKED"
     entry = world.ledger.get(token)
@@ -218,7 +181,7 @@ def test_notification_wakes_its_jobs_execution_once_it_is_recorded(world: World)
     world.jobs.create({"job_id": "job-3", "bucket": "b", "key": "inbox/a.mp4"})
     world.jobs.update("job-3", {"detection_id": 1001})
 
-    handle(world, fd004(1001, token_of(world.local)))
+    handle(world, watermark_found(1001, token_of(world.local)))
 
     assert world.wakes == [("job-3", "BLOCKED")]
 
@@ -234,7 +197,7 @@ def test_failure_notification_wakes_its_jobs_execution_too(world: World) -> None
 
 
 def test_notification_about_a_detection_not_submitted_here_blocks_and_wakes_nothing(world: World) -> None:
-    result = handle(world, fd004(5555, token_of(world.local)))
+    result = handle(world, watermark_found(5555, token_of(world.local)))
 
     assert (result.action, result.job_id) == ("blocked", None)
     assert world.wakes == []
@@ -242,9 +205,9 @@ def test_notification_about_a_detection_not_submitted_here_blocks_and_wakes_noth
 
 def test_expired_blocks_are_lifted_and_others_kept(world: World) -> None:
     first, second = token_of(world.local), token_of(world.local, "0000000000000002")
-    handle(world, fd004(1, first), block_seconds=60)
+    handle(world, watermark_found(1, first), block_seconds=60)
     world.now[0] += timedelta(seconds=30)
-    handle(world, fd004(2, second), block_seconds=60)
+    handle(world, watermark_found(2, second), block_seconds=60)
     world.now[0] += timedelta(seconds=45)
 
     lifted = world.revoker(block_seconds=60).lift_expired()
@@ -258,9 +221,9 @@ def test_expired_blocks_are_lifted_and_others_kept(world: World) -> None:
 
 def test_block_that_never_expires_is_never_lifted(world: World) -> None:
     token = token_of(world.local)
-    handle(world, fd004(1, token), block_seconds=60)
+    handle(world, watermark_found(1, token), block_seconds=60)
     world.revoker().unblock([token])
-    handle(world, fd004(1, token), block_seconds=0)
+    handle(world, watermark_found(1, token), block_seconds=0)
     world.now[0] += timedelta(days=3650)
 
     assert world.revoker(block_seconds=0).lift_expired() == []
@@ -277,7 +240,3 @@ def test_operator_can_block_and_unblock_by_hand(world: World) -> None:
     assert entry is not None
     assert entry["state"] == "LIFTED"
     assert world.blocker.blocked == set()
-
-
-def test_url_safe_form_is_what_the_cdn_embedder_puts_in_the_path() -> None:
-    assert url_safe("ab+/cd==") == "ab-_cd"

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
-from antipiracy.adapters.web_acls import WebAclFailed, WebAclManager, WebAclSpec, parse_arn
-from antipiracy.services.web_acl import spec_from_properties
+from antipiracy.adapters.web_acls import WebAclManager
+from antipiracy.domain.web_acls import WebAclFailed, WebAclSpec
 
 SPEC = WebAclSpec(name="Stack-session-blocks", description="Blocks pirate sessions", metric_name="session-blocks")
 
@@ -36,9 +33,8 @@ class FlakyWaf:
 
 
 @pytest.fixture
-def wafv2() -> Iterator[Any]:
-    with mock_aws():
-        yield boto3.client("wafv2", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+def wafv2(moto_wafv2: Any) -> Any:
+    return moto_wafv2
 
 
 def names(wafv2: Any) -> list[str]:
@@ -104,13 +100,3 @@ def test_update_keeps_the_web_acl_and_its_rules(wafv2: Any) -> None:
     acl = manager.create(SPEC)
 
     assert manager.current(acl.arn) == acl
-
-
-def test_properties_without_a_name_are_refused_naming_it() -> None:
-    with pytest.raises(WebAclFailed, match="no Name"):
-        spec_from_properties({"MetricName": "m", "ServiceToken": "arn"})
-
-
-def test_an_arn_that_is_not_a_cloudfront_web_acl_is_refused() -> None:
-    with pytest.raises(WebAclFailed, match="not a CloudFront web ACL ARN"):
-        parse_arn("arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/x/1")

@@ -8,6 +8,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote_plus
 
+from aws_clients import REGION
+
 from antipiracy.adapters.jobs_table import JobsTable
 from antipiracy.adapters.messaging import SnsResultsTopic
 from antipiracy.adapters.s3_objects import S3Objects
@@ -19,7 +21,7 @@ from antipiracy.services.submit import Submitter
 from doverunner import DoveRunnerClient
 from doverunner_local.server import LocalDoveRunner
 
-REGION = "us-east-1"
+__all__ = ["REGION", "LocalPipeline"]
 
 
 @dataclass

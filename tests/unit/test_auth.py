@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 
-import pytest
 import requests
 
 from doverunner import ClientConfig, Credentials
-from doverunner.auth import TokenProvider, basic_authorization, clear_token_cache, jwt_expiry
+from doverunner.auth import TokenProvider, basic_authorization, jwt_expiry
 from doverunner.transport import Transport
 
 CREDENTIALS = Credentials(site_key="k" * 32, access_key="site-access", account_id="acct")
@@ -32,13 +30,6 @@ class TokenSession:
         r.status_code = 200
         r._content = json.dumps({"error_code": "0000", "data": {"token": self.tokens.pop(0)}}).encode()
         return r
-
-
-@pytest.fixture(autouse=True)
-def _empty_cache() -> Iterator[None]:
-    clear_token_cache()
-    yield
-    clear_token_cache()
 
 
 def provider(session: TokenSession, now: float = 1000.0, credentials: Credentials = CREDENTIALS) -> TokenProvider:

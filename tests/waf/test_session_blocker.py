@@ -1,49 +1,34 @@
-"""The blocking engine against moto's WAF (a CloudFront web ACL in us-east-1 with one customer rule), and its plan
-and evaluator on their own.
+"""The blocking engine against moto's WAF (a CloudFront web ACL in us-east-1 with one customer rule); its plan and
+the evaluator on their own are in tests/unit/test_waf_plan.py.
 
 moto's lock-token check is not atomic across threads; `AtomicWaf` (tests/support) makes it so, as AWS's is.
 """
 
 from __future__ import annotations
 
-import base64
 import random
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
-import boto3
 import pytest
 from atomic_waf import AtomicWaf
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from moto import mock_aws
+from revoke_tokens import revoke_token
+from web_acls import create_web_acl, visibility
 
 from antipiracy.adapters.waf_blocker import SessionBlocker
 from antipiracy.domain.waf_rules import (
-    TIER_CONTAINS,
     TIER_REGEX,
     CapacityExceeded,
-    InvalidToken,
     LockContention,
     UnreadableRule,
     WafTarget,
-    plan,
-    tokens_per_wcu_budget,
     url_safe,
 )
 from doverunner_local.waf_evaluator import matches
 
-REGION = "us-east-1"
-URL_SAFE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 CUSTOMER_RULE_WCU = 20  # CONTAINS (10) + one LOWERCASE transformation (10)
-
-
-def _visibility(name: str) -> dict[str, Any]:
-    return {"SampledRequestsEnabled": True, "CloudWatchMetricsEnabled": True, "MetricName": name}
-
 
 CUSTOMER_RULE: dict[str, Any] = {
     "Name": "customer-admin-block",
@@ -57,13 +42,8 @@ CUSTOMER_RULE: dict[str, Any] = {
             "PositionalConstraint": "CONTAINS",
         }
     },
-    "VisibilityConfig": _visibility("customer-admin-block"),
+    "VisibilityConfig": visibility("customer-admin-block", enabled=True),
 }
-
-
-def revoke_token(rng: random.Random) -> str:
-    """A revoke token as DoveRunner reports it: standard base64 of 20 bytes (28 characters, one '=')."""
-    return base64.b64encode(rng.randbytes(20)).decode()
 
 
 @dataclass
@@ -93,21 +73,9 @@ class Acl:
 
 
 def _create_acl(raw: Any, name: str) -> WafTarget:
-    summary = raw.create_web_acl(
-        Name=name,
-        Scope="CLOUDFRONT",
-        Description="the customer's distribution",
-        DefaultAction={"Allow": {}},
-        VisibilityConfig=_visibility(name),
-        Rules=[CUSTOMER_RULE],
-    )["Summary"]
-    return WafTarget(web_acl_name=name, web_acl_id=summary["Id"])
-
-
-@pytest.fixture
-def moto_wafv2() -> Iterator[Any]:
-    with mock_aws():
-        yield boto3.client("wafv2", region_name=REGION, aws_access_key_id="x", aws_secret_access_key="y")
+    return create_web_acl(
+        raw, name, rules=[CUSTOMER_RULE], description="the customer's distribution", metrics=True
+    ).target
 
 
 @pytest.fixture
@@ -238,12 +206,6 @@ def test_an_owned_rule_the_engine_cannot_read_stops_every_write(acl: Acl) -> Non
     with pytest.raises(UnreadableRule, match="doverunner-revoked-999"):
         acl.blocker().block([revoke_token(random.Random(6))])
     assert acl.waf.updates == 0
-
-
-def test_a_token_that_is_not_base64_is_refused() -> None:
-    for bad in ("", "abc.def", "a b", "tok%41", "ü"):
-        with pytest.raises(InvalidToken):
-            url_safe(bad)
 
 
 # -- concurrency -----------------------------------------------------------------------------------------------
@@ -387,90 +349,3 @@ def test_a_thousand_revoke_tokens_fit_in_1500_wcu_with_the_customer_rule_and_blo
     for t in (url_safe(t) for t in tokens[:250]):
         near += [t[:-1], t + "A", t[:-1] + ("B" if t[-1] != "B" else "C"), "x" + t, t[1:]]
     assert not any(matches(rules, {}, f"/wm-contents/{n}.Zm9v/seg.ts") for n in near)
-
-
-def test_at_most_as_many_tokens_as_the_capacity_allows_are_planned_and_the_figures_per_1000_wcu() -> None:
-    target = WafTarget(web_acl_name="acl", web_acl_id="id")
-    rng = random.Random(15)
-    tokens = [url_safe(revoke_token(rng)) for _ in range(2959)]
-    # 1,480 WCU left by the customer rule: 493 statements of 6 tokens
-    assert plan(tokens[:2958], target, CUSTOMER_RULE_WCU).fits
-    assert not plan(tokens, target, CUSTOMER_RULE_WCU).fits
-    per_1000 = {length: tokens_per_wcu_budget(length, 1000, target) for length in (22, 27, 28, 43, 86)}
-    assert per_1000 == {22: 2664, 27: 1998, 28: 1998, 43: 1332, 86: 666}
-    assert per_1000[27] >= 10 * 100  # DoveRunner's sample: one CONTAINS rule (10 WCU) per token
-
-
-# -- the plan ---------------------------------------------------------------------------------------------------
-
-
-def test_the_plan_is_deterministic_whatever_the_order_or_form_of_the_tokens() -> None:
-    target = WafTarget(web_acl_name="acl", web_acl_id="id")
-    rng = random.Random(16)
-    tokens = [revoke_token(rng) for _ in range(300)]
-    shuffled = [url_safe(t) for t in tokens]
-    rng.shuffle(shuffled)
-    a, b = plan(tokens, target, 20), plan(shuffled + tokens[:10], target, 20)
-    assert a == b
-    assert [r.to_waf(i) for i, r in enumerate(a.rules)] == [r.to_waf(i) for i, r in enumerate(b.rules)]
-    assert a.tokens == tuple(sorted(a.tokens))
-    assert all(len(r.statement()["OrStatement"]["Statements"]) <= 20 for r in a.rules if len(r.groups) > 1)
-
-
-def test_a_token_too_long_for_a_regex_gets_a_contains_statement() -> None:
-    target = WafTarget(web_acl_name="acl", web_acl_id="id")
-    long_token = "L" * 195
-    layout = plan([long_token, "short"], target)
-    assert layout.by_tier[TIER_CONTAINS].tokens == 1
-    assert layout.wcu == 3 + 10
-    rules = [r.to_waf(i) for i, r in enumerate(layout.rules)]
-    assert matches(rules, {}, f"/wm-contents/{long_token}.d/seg.ts")
-    assert not matches(rules, {}, f"/wm-contents/{long_token}L.d/seg.ts")
-    with pytest.raises(InvalidToken):
-        plan(["L" * 199], target)
-
-
-# -- the URI property -------------------------------------------------------------------------------------------
-
-# Small quotas, so that small token sets already spread over several statements, rules and both tiers.
-SMALL = WafTarget(web_acl_name="acl", web_acl_id="id", max_pattern_length=40, max_alternatives=3, statements_per_rule=2)
-_token = st.text(alphabet=URL_SAFE_ALPHABET, min_size=1, max_size=36)
-_segment = st.text(alphabet=URL_SAFE_ALPHABET + ".%", max_size=10)
-
-
-def carries(path: str, blocked: set[str]) -> bool:
-    """The oracle: some path segment is a blocked token followed by '.'."""
-    return any("." in segment and segment.split(".", 1)[0] in blocked for segment in path.split("/")[1:])
-
-
-@st.composite
-def _paths(draw: st.DrawFn, blocked: list[str]) -> str:
-    segments = draw(st.lists(_segment, min_size=1, max_size=4))
-    carrying: bool = draw(st.booleans())
-    if blocked and carrying:
-        token = draw(st.sampled_from(blocked))
-        variant = draw(st.sampled_from(["exact", "shorter", "longer", "inside", "other"]))
-        core = {
-            "exact": token,
-            "shorter": token[:-1],
-            "longer": token + draw(st.sampled_from(URL_SAFE_ALPHABET)),
-            "inside": draw(st.sampled_from(URL_SAFE_ALPHABET)) + token,
-            "other": draw(_token),
-        }[variant]
-        segments.insert(draw(st.integers(0, len(segments))), core + "." + draw(_segment))
-    return "/" + "/".join(segments)
-
-
-@settings(max_examples=300, deadline=None)
-@given(data=st.data(), blocked=st.lists(_token, max_size=25, unique=True))
-def test_a_request_is_blocked_exactly_when_a_path_segment_is_a_blocked_token_and_a_dot(
-    data: st.DataObject, blocked: list[str]
-) -> None:
-    layout = plan(blocked, SMALL)
-    rules = [r.to_waf(i) for i, r in enumerate(layout.rules)]
-    assert set(layout.tokens) == set(blocked)
-    for _ in range(5):
-        path = data.draw(_paths(blocked))
-        assert matches(rules, {}, path) == carries(path, set(blocked)), path
-    for token in blocked:
-        assert matches(rules, {}, f"/wm-contents/{token}.ZGF0YQ/seg.ts")

@@ -7,8 +7,21 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
+from antipiracy.adapters.aws_errors import error_code
 from antipiracy.adapters.dynamodb import dynamo, plain
-from antipiracy.domain.jobs import FINAL_STATES, JobExists, JobState, StateConflict, now_iso
+from antipiracy.domain.jobs import FINAL_STATES, JobExists, JobState, JobsUnavailable, StateConflict, now_iso
+
+# Errors worth trying the whole request again for (SQS redelivers its message).
+TRANSIENT_ERRORS = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "TransactionConflictException",
+    }
+)
 
 
 class JobsTable:
@@ -56,10 +69,13 @@ class JobsTable:
         history: dict[str, Any] | None = None,
         match: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Sets fields (and `state` when given); only from the `expect`ed states if any are named, and only while
-        the fields in `match` hold those values."""
-        values = {**fields, "updated_at": now_iso()}
+        """Sets fields (and `state` when given), a None value removing its field; only from the `expect`ed states if
+        any are named, and only while the fields in `match` hold those values. (No NULL is ever written: a NULL
+        detection_id, the key of the by-detection-id index, is refused by DynamoDB.)"""
+        values = {name: value for name, value in {**fields, "updated_at": now_iso()}.items() if value is not None}
+        removed = [name for name, value in fields.items() if value is None]
         names = {f"#f{i}": name for i, name in enumerate(values)}
+        names.update({f"#r{i}": name for i, name in enumerate(removed)})
         attrs = {f":v{i}": dynamo(value) for i, value in enumerate(values.values())}
         sets = [f"#f{i} = :v{i}" for i in range(len(values))]
         if history is not None:
@@ -69,7 +85,9 @@ class JobsTable:
             sets.append("#h = list_append(if_not_exists(#h, :empty), :h)")
         kwargs: dict[str, Any] = {
             "Key": {"job_id": job_id},
-            "UpdateExpression": "SET " + ", ".join(sets),
+            "UpdateExpression": "SET "
+            + ", ".join(sets)
+            + (" REMOVE " + ", ".join(f"#r{i}" for i in range(len(removed))) if removed else ""),
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": attrs,
             "ReturnValues": "ALL_NEW",
@@ -135,7 +153,7 @@ class JobsTable:
     def request_wake(self, job_id: str) -> tuple[bool, str | None]:
         """Marks that a notification came for an unfinished job and takes the task token its waiting execution
         kept: (marked, token). No token: no execution is waiting, its next wait sees the mark. Not marked: the job
-        is unknown or finished. Atomic, so a token is taken once."""
+        is unknown or finished. Atomic, so a token is taken once. JobsUnavailable when the table refuses the write."""
         finals = sorted(state.value for state in FINAL_STATES)
         values: dict[str, Any] = {f":final{i}": state for i, state in enumerate(finals)}
         values[":now"] = now_iso()
@@ -151,8 +169,9 @@ class JobsTable:
                 ReturnValues="ALL_OLD",
             ).get("Attributes", {})
         except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            code = error_code(exc)
+            if code == "ConditionalCheckFailedException":
                 return False, None
-            raise
+            raise JobsUnavailable(code, transient=code in TRANSIENT_ERRORS) from exc
         token = old.get("wake_token")
         return True, str(token) if token else None

@@ -81,11 +81,13 @@ class LedgerTable:
         messages = item.get("messages") or []
         if len(messages) > MAX_MESSAGES_KEPT:
             # Keep the first (why it was blocked) and the latest ones.
+            kept = [messages[0], *messages[-(MAX_MESSAGES_KEPT - 1) :]]
             self._table.update_item(
                 Key={"token": url_safe(token)},
                 UpdateExpression="SET messages = :kept",
-                ExpressionAttributeValues={":kept": [messages[0], *messages[-(MAX_MESSAGES_KEPT - 1) :]]},
+                ExpressionAttributeValues={":kept": kept},
             )
+            item["messages"] = kept
         return dict(plain(item))
 
     def expired(self, now: datetime) -> list[dict[str, Any]]:

@@ -10,46 +10,14 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from antipiracy.adapters.aws_errors import error_code
+from antipiracy.domain.web_acls import SCOPE, WAF_REGION, WebAcl, WebAclFailed, WebAclSpec, parse_arn
 
-SCOPE = "CLOUDFRONT"
-WAF_REGION = "us-east-1"
 DELETE_ATTEMPTS = 6
-
-
-class WebAclFailed(Exception):
-    """A failure whose message is the reason CloudFormation shows the operator."""
-
-
-@dataclass(frozen=True)
-class WebAclSpec:
-    name: str
-    description: str
-    metric_name: str
-
-
-@dataclass(frozen=True)
-class WebAcl:
-    name: str
-    id: str
-    arn: str
-
-    def attributes(self) -> dict[str, str]:
-        return {"Arn": self.arn, "Id": self.id, "Name": self.name}
-
-
-def parse_arn(arn: str) -> WebAcl:
-    """The name and id in a CloudFront web ACL's ARN: arn:aws:wafv2:us-east-1:<account>:global/webacl/<name>/<id>."""
-    parts = arn.split(":")
-    resource = parts[5].split("/") if len(parts) == 6 else []
-    if len(resource) != 4 or resource[:2] != ["global", "webacl"] or parts[3] != WAF_REGION:
-        raise WebAclFailed(f"not a CloudFront web ACL ARN: {arn!r}")
-    return WebAcl(resource[2], resource[3], arn)
 
 
 class WebAclManager:

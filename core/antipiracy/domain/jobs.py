@@ -35,6 +35,16 @@ class StateConflict(Exception):
     """The job was not in the state a step expected: another delivery got there first."""
 
 
+class JobsUnavailable(Exception):
+    """The jobs table refused a write for another reason than its condition: `transient` when trying again later
+    may succeed (throttling, a service error)."""
+
+    def __init__(self, code: str, *, transient: bool) -> None:
+        super().__init__(f"the jobs table refused the write: {code}")
+        self.code = code
+        self.transient = transient
+
+
 def now_iso(at: datetime | None = None) -> str:
     return (at or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 

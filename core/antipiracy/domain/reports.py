@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from antipiracy.domain.jobs import JobState, now_iso
 from doverunner import describe_error
 
 REPORT_VERSION = "1"
+# An API error code (A + 4 digits) or a detection failure code (D + 3 digits) of the guide, wherever it stands.
+_CODE = re.compile(r"\b(?:A\d{4}|D\d{3})\b")
 # What a fallback report keeps of the job: plain values the submit function wrote, nothing a later step added.
 FALLBACK_FIELDS = (
     "job_id",
@@ -87,11 +90,11 @@ def pipeline_error(error: dict[str, Any] | None) -> dict[str, Any] | None:
     except (ValueError, AttributeError):
         message = cause
     out: dict[str, Any] = {"error_type": error.get("Error"), "message": message}
-    for token in message.replace("(", " ").split():
-        if len(token) == 5 and token[0] in "AD" and token[1:].isdigit():
-            info = describe_error(token)
-            out.update(error_code=token, description=info.description, cause=info.cause, solution=info.solution)
-            break
+    found = _CODE.search(message)
+    if found:
+        code = found.group(0)
+        info = describe_error(code)
+        out.update(error_code=code, description=info.description, cause=info.cause, solution=info.solution)
     return out
 
 

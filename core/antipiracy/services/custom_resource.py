@@ -1,7 +1,7 @@
 """Serving a CloudFormation custom resource from a function: within the function's time, always, naming no secret.
 
 Powertools has the event's data class (CloudFormationCustomResourceEvent) but nothing that answers; the answer is a
-PUT of a small JSON document to the event's presigned ResponseURL (adapters/cloudformation.py).
+PUT of a small JSON document to the event's presigned ResponseURL.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from typing import Any, Literal, TypeVar
 
 from aws_lambda_powertools.utilities.data_classes import CloudFormationCustomResourceEvent
 
-from antipiracy.adapters.cloudformation import send_response
 from antipiracy.observability import logger
 
 MAX_REASON_CHARS = 1500  # CloudFormation takes a response of at most 4 KB
@@ -86,9 +85,10 @@ def serve(
     *,
     not_created: str,
     late: str,
-    send: Callable[[str, Mapping[str, Any]], None] = send_response,
+    send: Callable[[str, Mapping[str, Any]], None],
 ) -> Answer:
-    """Handles a custom resource request and answers CloudFormation, whatever happens, within `seconds`."""
+    """Handles a custom resource request and answers CloudFormation (`send`: the answer to the event's response
+    URL, adapters/cloudformation.py), whatever happens, within `seconds`."""
     request = CloudFormationCustomResourceEvent(event)
     request_type, physical_id = request.request_type, request.physical_resource_id or ""
     # The properties are not logged: nothing secret is in them, but nothing there needs logging either.

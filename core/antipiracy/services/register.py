@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from antipiracy.observability import logger as log
+from antipiracy.ports import NotificationsApi
 from antipiracy.services.custom_resource import Answer, failed, required_properties
-from doverunner import ConfigurationError, DoveRunnerApiError, DoveRunnerClient, DoveRunnerClientError
+from doverunner import ConfigurationError, DoveRunnerApiError, DoveRunnerClientError
 
 # Physical id of a create that registered nothing: deleting it (a rollback) touches no registration.
 NOT_REGISTERED = "not-registered"
@@ -74,7 +75,7 @@ class Registrar:
     def __init__(
         self,
         *,
-        client: Callable[[], DoveRunnerClient],
+        client: Callable[[], NotificationsApi],
         publisher_keys: Callable[[str], PublisherKeys],
         sleep: Callable[[float], None] = time.sleep,
         key_retry_delays: tuple[float, ...] = KEY_RETRY_DELAYS,
@@ -108,7 +109,7 @@ class Registrar:
             reason = f"unexpected {type(exc).__name__}; the registrar function's log has the details"
         return failed(request_type, physical_id, _redact(reason, secrets), not_created=NOT_REGISTERED)
 
-    def _doverunner(self) -> DoveRunnerClient:
+    def _doverunner(self) -> NotificationsApi:
         try:
             return self._client()
         except ConfigurationError as exc:
@@ -133,7 +134,7 @@ class Registrar:
                 raise
             raise RegistrationFailed(_already_registered(client)) from None
 
-    def _register(self, client: DoveRunnerClient, registration: Registration, keys: PublisherKeys) -> int:
+    def _register(self, client: NotificationsApi, registration: Registration, keys: PublisherKeys) -> int:
         for delay in (*self._key_retry_delays, None):
             try:
                 return client.register_notification(
@@ -181,7 +182,7 @@ class Registrar:
             return noti_id
 
 
-def _already_registered(client: DoveRunnerClient) -> str:
+def _already_registered(client: NotificationsApi) -> str:
     site = client.config.site_id
     try:
         existing = "; it holds " + ", ".join(

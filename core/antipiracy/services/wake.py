@@ -18,23 +18,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from antipiracy.adapters.aws_errors import error_code
+from antipiracy.domain.jobs import JobsUnavailable
 from antipiracy.observability import logger
 from antipiracy.ports import Executions, Jobs
-
-# DynamoDB errors worth a retry of the whole notification (SQS redelivers it); any other is logged and dropped.
-TRANSIENT_DYNAMODB_ERRORS = frozenset(
-    {
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "InternalServerError",
-        "ServiceUnavailable",
-        "TransactionConflictException",
-    }
-)
 
 
 class Waker:
@@ -50,11 +36,10 @@ class Waker:
         polling finds the result)."""
         try:
             marked, token = self._jobs.request_wake(job_id)
-        except ClientError as exc:
-            code = error_code(exc)
-            if code in TRANSIENT_DYNAMODB_ERRORS:
-                raise
-            logger.error("could not mark the job for waking", extra={"job_id": job_id, "error_code": code})
+        except JobsUnavailable as exc:
+            if exc.transient:
+                raise  # the notification comes back and tries again
+            logger.error("could not mark the job for waking", extra={"job_id": job_id, "error_code": exc.code})
             return "failed"
         if not marked:
             return "not_tracked"

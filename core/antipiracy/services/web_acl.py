@@ -1,11 +1,12 @@
-"""The custom resource that gives a stack outside us-east-1 its CloudFront web ACL (adapters/web_acls.py)."""
+"""The custom resource that gives a stack outside us-east-1 its CloudFront web ACL (its calls: adapters/web_acls.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from antipiracy.adapters.web_acls import WAF_REGION, WebAclFailed, WebAclManager, WebAclSpec
+from antipiracy.domain.web_acls import WAF_REGION, WebAclFailed, WebAclSpec
+from antipiracy.ports import WebAcls
 from antipiracy.services.custom_resource import Answer, failed, required_properties
 
 # Physical id of a create that made nothing: deleting it (a rollback) touches no web ACL.
@@ -18,7 +19,7 @@ def spec_from_properties(properties: Mapping[str, Any]) -> WebAclSpec:
     return WebAclSpec(values["Name"], values["Description"], values["MetricName"])
 
 
-def handle(request_type: str, physical_id: str, properties: Mapping[str, Any], manager: WebAclManager) -> Answer:
+def handle(request_type: str, physical_id: str, properties: Mapping[str, Any], manager: WebAcls) -> Answer:
     """Create makes (or adopts) the web ACL, Update keeps it, Delete deletes it; never raises a WebAclFailed."""
     try:
         if request_type == "Create":

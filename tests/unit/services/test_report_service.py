@@ -1,0 +1,263 @@
+"""The end of a job: its report next to the input, its final state, and the result published."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from fakes import MemoryJobs, MemoryObjects, MemoryResultsTopic
+
+from antipiracy.domain.jobs import JobState
+from antipiracy.services.report import Reports, finish, finish_after_failure
+from doverunner import describe_error
+
+REPORT_KEY = "results/inbox/movie.mp4.json"
+
+
+def catch(message: str, error_type: str = "DoveRunnerApiError") -> dict[str, Any]:
+    """A Step Functions Catch's error for a Lambda that raised."""
+    return {"Error": error_type, "Cause": json.dumps({"errorMessage": message, "errorType": error_type})}
+
+
+@pytest.fixture
+def end(jobs: MemoryJobs, reports: Reports, results: MemoryResultsTopic) -> Callable[..., dict[str, Any]]:
+    def run(job_id: str, outcome: str, **options: Any) -> dict[str, Any]:
+        return finish(job_id, outcome, jobs=jobs, reports=reports, results=results, **options)
+
+    return run
+
+
+@pytest.fixture
+def end_after_failure(jobs: MemoryJobs, reports: Reports) -> Callable[..., dict[str, Any]]:
+    def run(job_id: str, error: dict[str, Any], results: MemoryResultsTopic | None = None) -> dict[str, Any]:
+        return finish_after_failure(job_id, error, jobs=jobs, reports=reports, results=results)
+
+    return run
+
+
+def report_of(objects: MemoryObjects, jobs: MemoryJobs, job_id: str) -> Any:
+    return objects.document(jobs.require(job_id)["bucket"], REPORT_KEY)
+
+
+# ---- finish -----------------------------------------------------------------------------------------------------
+
+
+def test_finish_writes_the_report_next_to_the_input(
+    tracked_job: Callable[..., str], end: Callable[..., dict[str, Any]], objects: MemoryObjects, jobs: MemoryJobs
+) -> None:
+    job_id = tracked_job(detection_id=1001, detect_status="FD004", watermark_found=True, wm_key="0001", wm_data="d")
+
+    end(job_id, "terminal")
+
+    report = report_of(objects, jobs, job_id)
+    assert (report["state"], report["detection_id"], report["report_key"]) == ("COMPLETED", 1001, REPORT_KEY)
+    assert report["forensic_mark"] == {"wm_key": "0001", "wm_data": "d"}
+    assert report["input"]["key"] == "inbox/movie.mp4"
+
+
+def test_finish_records_the_final_state_and_where_the_report_is(
+    tracked_job: Callable[..., str], end: Callable[..., dict[str, Any]], jobs: MemoryJobs
+) -> None:
+    job_id = tracked_job(detection_id=1001)
+
+    end(job_id, "terminal")
+
+    job = jobs.require(job_id)
+    assert (job["state"], job["report_key"]) == ("COMPLETED", REPORT_KEY)
+    assert job["finished_at"]
+
+
+@pytest.mark.parametrize(("found", "attribute"), [(True, "true"), (False, "false")])
+def test_finish_publishes_the_result_with_attributes_for_filters(
+    tracked_job: Callable[..., str],
+    end: Callable[..., dict[str, Any]],
+    results: MemoryResultsTopic,
+    found: bool,
+    attribute: str,
+) -> None:
+    job_id = tracked_job(detection_id=1001, watermark_found=found, wm_key="0001" if found else "")
+
+    summary = end(job_id, "terminal")
+
+    ((message, attributes),) = results.published
+    assert attributes == {"state": "COMPLETED", "watermark_found": attribute}
+    assert message == summary
+    assert (message["type"], message["report"]) == (
+        "doverunner.detection.finished",
+        {"bucket": "inbox-bucket", "key": REPORT_KEY},
+    )
+
+
+def test_timeout_ends_timed_out_with_its_reason(
+    tracked_job: Callable[..., str], end: Callable[..., dict[str, Any]], objects: MemoryObjects, jobs: MemoryJobs
+) -> None:
+    job_id = tracked_job(detection_id=1001)
+
+    end(job_id, "timed_out", reason="no terminal status after 3600s of tracking")
+
+    job = jobs.require(job_id)
+    assert (job["state"], job["reason"]) == ("TIMED_OUT", "no terminal status after 3600s of tracking")
+    assert report_of(objects, jobs, job_id)["reason"] == "no terminal status after 3600s of tracking"
+
+
+def test_error_with_a_doverunner_code_is_reported_with_the_guides_description(
+    tracked_job: Callable[..., str], end: Callable[..., dict[str, Any]], objects: MemoryObjects, jobs: MemoryJobs
+) -> None:
+    job_id = tracked_job(detection_id=1001)
+    error = catch("DoveRunner detection detail failed: A4009 Cannot find detect information [HTTP 200]")
+
+    end(job_id, "error", error=error)
+
+    report = report_of(objects, jobs, job_id)
+    assert report["state"] == "FAILED"
+    assert (report["error"]["error_code"], report["error"]["description"]) == (
+        "A4009",
+        describe_error("A4009").description,
+    )
+    assert report["reason"].startswith("tracking failed: DoveRunner detection detail failed: A4009")
+    assert jobs.require(job_id)["error"]["error_code"] == "A4009"
+
+
+def test_error_of_a_job_that_has_one_keeps_the_first(
+    tracked_job: Callable[..., str], end: Callable[..., dict[str, Any]], jobs: MemoryJobs
+) -> None:
+    job_id = tracked_job(detection_id=1001, error={"error_code": "D002", "error_message": "too short"})
+
+    end(job_id, "error", error=catch("Lambda timed out", "States.Timeout"))
+
+    assert jobs.require(job_id)["error"] == {"error_code": "D002", "error_message": "too short"}
+
+
+def test_finish_without_a_results_topic_publishes_nothing_and_still_finishes(
+    tracked_job: Callable[..., str], jobs: MemoryJobs, reports: Reports
+) -> None:
+    job_id = tracked_job(detection_id=1001)
+
+    summary = finish(job_id, "terminal", jobs=jobs, reports=reports, results=None)
+
+    assert (summary["state"], jobs.require(job_id)["state"]) == ("COMPLETED", "COMPLETED")
+
+
+def test_finishing_a_finished_job_again_keeps_its_final_state(
+    tracked_job: Callable[..., str], end: Callable[..., dict[str, Any]], jobs: MemoryJobs
+) -> None:
+    job_id = tracked_job(detection_id=1001)
+    end(job_id, "terminal")
+
+    end(job_id, "timed_out", reason="a late repeat")
+
+    assert jobs.require(job_id)["state"] == "COMPLETED"
+
+
+# ---- finish_after_failure ---------------------------------------------------------------------------------------
+
+
+def test_failed_report_step_leaves_a_report_built_from_the_submitted_fields_only(
+    tracked_job: Callable[..., str],
+    end_after_failure: Callable[..., dict[str, Any]],
+    objects: MemoryObjects,
+    jobs: MemoryJobs,
+) -> None:
+    # Given a job whose later fields (history, a forensic mark) may be what broke the report step
+    job_id = tracked_job(
+        detection_id=1001,
+        watermark_found=True,
+        wm_key="0001",
+        history=[{"detect_status": "FD004"}],
+        revocation={"state": "BLOCKED"},
+    )
+
+    end_after_failure(job_id, catch("Unable to serialise the report", "TypeError"))
+
+    report = report_of(objects, jobs, job_id)
+    assert report["state"] == "FAILED"
+    assert (report["history"], report["watermark_found"], report["revocation"]) == ([], False, None)
+    assert (report["detection_id"], report["doverunner_title"]) == (1001, jobs.require(job_id)["dr_title"])
+    assert report["error"]["message"] == "Unable to serialise the report"
+
+
+def test_failed_report_step_fails_the_job_with_the_failure_recorded(
+    tracked_job: Callable[..., str], end_after_failure: Callable[..., dict[str, Any]], jobs: MemoryJobs
+) -> None:
+    job_id = tracked_job(detection_id=1001)
+
+    end_after_failure(job_id, catch("boom", "RuntimeError"))
+
+    job = jobs.require(job_id)
+    assert (job["state"], job["reason"]) == ("FAILED", "the report step failed: boom")
+    assert (job["report_error"]["message"], job["report_key"]) == ("boom", REPORT_KEY)
+
+
+def test_failure_after_the_report_was_written_keeps_the_report_and_state(
+    tracked_job: Callable[..., str],
+    end: Callable[..., dict[str, Any]],
+    end_after_failure: Callable[..., dict[str, Any]],
+    objects: MemoryObjects,
+    jobs: MemoryJobs,
+) -> None:
+    job_id = tracked_job(detection_id=1001, watermark_found=True, wm_key="0001")
+    end(job_id, "terminal")
+    written = report_of(objects, jobs, job_id)
+
+    end_after_failure(job_id, catch("SNS publish throttled", "ThrottlingException"))
+
+    job = jobs.require(job_id)
+    assert (job["state"], job["report_key"]) == ("COMPLETED", REPORT_KEY)
+    assert job["report_error"]["message"] == "SNS publish throttled"
+    assert report_of(objects, jobs, job_id) == written
+
+
+def test_result_is_published_again_after_a_failure(
+    tracked_job: Callable[..., str], end_after_failure: Callable[..., dict[str, Any]], results: MemoryResultsTopic
+) -> None:
+    job_id = tracked_job(detection_id=1001)
+
+    end_after_failure(job_id, catch("boom", "RuntimeError"), results)
+
+    ((message, attributes),) = results.published
+    assert (message["state"], attributes["state"]) == ("FAILED", "FAILED")
+
+
+def test_publishing_that_fails_after_a_failure_still_answers_where_the_report_is(
+    tracked_job: Callable[..., str], end_after_failure: Callable[..., dict[str, Any]], jobs: MemoryJobs
+) -> None:
+    job_id = tracked_job(detection_id=1001)
+    refusing = MemoryResultsTopic(fail_with=RuntimeError("SNS is down"))
+
+    summary = end_after_failure(job_id, catch("boom", "RuntimeError"), refusing)
+
+    assert summary == {"job_id": job_id, "state": "FAILED", "report": {"bucket": "inbox-bucket", "key": REPORT_KEY}}
+    assert jobs.require(job_id)["state"] == "FAILED"
+
+
+def test_failure_without_a_cause_is_reported_as_unknown(
+    tracked_job: Callable[..., str], end_after_failure: Callable[..., dict[str, Any]], jobs: MemoryJobs
+) -> None:
+    job_id = tracked_job(detection_id=1001)
+
+    end_after_failure(job_id, {})
+
+    assert jobs.require(job_id)["reason"] == "the report step failed: unknown"
+
+
+# ---- the report written again -----------------------------------------------------------------------------------
+
+
+def test_rewrite_writes_a_finished_jobs_report_with_what_was_added(
+    tracked_job: Callable[..., str],
+    end: Callable[..., dict[str, Any]],
+    reports: Reports,
+    objects: MemoryObjects,
+    jobs: MemoryJobs,
+) -> None:
+    job_id = tracked_job(detection_id=1001)
+    end(job_id, "timed_out", reason="no terminal status")
+    job = jobs.update(job_id, {"revocation": {"token": "abc", "state": "BLOCKED"}})
+
+    reports.rewrite(job)
+
+    report = report_of(objects, jobs, job_id)
+    assert (report["state"], report["reason"]) == (JobState.TIMED_OUT.value, "no terminal status")
+    assert report["revocation"] == {"token": "abc", "state": "BLOCKED"}
