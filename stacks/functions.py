@@ -19,7 +19,6 @@ from constructs import Construct, IValidation
 
 from antipiracy import environment as names
 from stacks.nag import acknowledge, resource_evidence
-from stacks.observability import METRICS_NAMESPACE, SERVICE_NAME
 from stacks.settings import Settings
 from stacks.shared_layer import DoveRunnerClientLayer, package_fingerprint
 
@@ -29,8 +28,8 @@ CORE_PACKAGE = REPO_ROOT / "core" / "antipiracy"
 HANDLERS = ("submit", "tracker", "reporter", "revoker", "lifter", "registrar", "waiter", "webacl")
 # Read by Powertools itself: every function gets them, none of the settings read them.
 POWERTOOLS_ENVIRONMENT = {
-    names.POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
-    names.POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+    names.POWERTOOLS_SERVICE_NAME: names.SERVICE_NAME,
+    names.POWERTOOLS_METRICS_NAMESPACE: names.METRICS_NAMESPACE,
     names.LOG_LEVEL: "INFO",
 }
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc")

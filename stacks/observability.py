@@ -15,15 +15,12 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from antipiracy.environment import METRICS_NAMESPACE, SERVICE_NAME
 from stacks.topics import encrypted_topic
-
-# The functions' Powertools service and metrics namespace (stacks/functions.py sets them): what the alarms watch.
-SERVICE_NAME = "doverunner-detection"
-METRICS_NAMESPACE = "DoveRunnerDetection"
 
 
 def custom_metric(name: str, statistic: str = "Sum", period: Duration | None = None) -> cw.Metric:
-    """A metric the functions emit through Powertools."""
+    """A metric the functions emit through Powertools (their service and namespace: antipiracy.environment)."""
     return cw.Metric(
         namespace=METRICS_NAMESPACE,
         metric_name=name,

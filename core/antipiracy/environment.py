@@ -49,6 +49,9 @@ POWERTOOLS_SERVICE_NAME: Final = "POWERTOOLS_SERVICE_NAME"
 POWERTOOLS_METRICS_NAMESPACE: Final = "POWERTOOLS_METRICS_NAMESPACE"
 LOG_LEVEL: Final = "LOG_LEVEL"
 POWERTOOLS: Final = frozenset({POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE, LOG_LEVEL})
+# Their values: the functions' logs, traces and metrics (antipiracy.observability), and the stack's alarms on them.
+SERVICE_NAME: Final = "doverunner-detection"
+METRICS_NAMESPACE: Final = "DoveRunnerDetection"
 
 
 @dataclass(frozen=True)

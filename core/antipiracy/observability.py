@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
-SERVICE = "doverunner-detection"
-NAMESPACE = "DoveRunnerDetection"
+from antipiracy.environment import METRICS_NAMESPACE as NAMESPACE
+from antipiracy.environment import SERVICE_NAME as SERVICE
 
 logger = Logger(service=SERVICE)
 tracer = Tracer(service=SERVICE)
