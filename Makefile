@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
 CDK := npx --yes aws-cdk@2.1148.1
 
-.PHONY: setup demo test test-fast lint typecheck bench bench-burst synth deploy clean
+.PHONY: setup demo test test-fast lint typecheck bench bench-burst synth deploy scan clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,25 @@ bench: setup
 
 bench-burst: setup
 	$(BIN)/python bench/burst.py
+
+# checkov on the synthesized template (docs/scan.md); not part of `make test`. checkov is pinned in pyproject.toml's
+# `scan` extra and lives in a venv of its own under .cache/ (ignored by git): its dependencies (boto3 1.35,
+# packaging 23) conflict with the project's pins.
+SCAN_VENV := .cache/scan-venv
+CHECKOV := $(shell grep -o '"checkov==[^"]*"' pyproject.toml | tr -d '"')
+SCAN_STAMP := $(SCAN_VENV)/.installed-$(subst ==,-,$(CHECKOV))
+SCAN_OUT := .cache/scan/cdk.out
+
+$(SCAN_STAMP): pyproject.toml
+	@test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/python -m pip install --quiet --disable-pip-version-check '$(CHECKOV)'
+	@rm -f $(SCAN_VENV)/.installed-* && touch $@
+
+scan: setup $(SCAN_STAMP)
+	rm -rf $(SCAN_OUT)
+	CDK_OUTDIR=$(SCAN_OUT) $(BIN)/python app.py
+	$(SCAN_VENV)/bin/checkov --framework cloudformation --skip-download --compact --quiet \
+		-f $(SCAN_OUT)/DoveRunnerDetection.template.json
 
 synth: setup
 	$(CDK) synth --quiet

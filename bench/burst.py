@@ -165,7 +165,8 @@ def wait_for_reports(
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="results/inbox/burst/"):
             for entry in page.get("Contents", []):
                 key = entry["Key"].removeprefix("results/").removesuffix(".json")
-                if key in found:
+                # Each key's current report (results/<key>.json); its versions' own reports are under <key>.versions/.
+                if key in found or ".versions/" in key:
                     continue
                 try:
                     body = s3.get_object(Bucket=bucket, Key=entry["Key"])["Body"].read()

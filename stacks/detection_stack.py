@@ -12,7 +12,7 @@ from constructs import Construct
 from antipiracy import environment as names
 from stacks.functions import FunctionInputs
 from stacks.ingest import Ingest
-from stacks.nag import acknowledge
+from stacks.nag import acknowledge, acknowledge_scan
 from stacks.observability import Observability
 from stacks.registration import NotificationPublisher, TopicRegistrar
 from stacks.revocation import Revocation
@@ -99,6 +99,7 @@ class DoveRunnerDetectionStack(Stack):
                 self.revocation.dead_letter_queue, name="RevocationDeadLetterQueueNotEmpty"
             )
             self.observability.watch_capacity()
+            self.observability.watch_rejected_notifications()
         self.observability.watch_functions(lambdas)
         self.observability.watch_state_machine(self.tracking.state_machine)
         self.observability.add_dashboard(
@@ -112,7 +113,13 @@ class DoveRunnerDetectionStack(Stack):
             "the pipeline's functions have their own inline least-privilege roles.",
             evidence=("Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",),
         )
+        self._scan_acknowledgements()
         self._outputs()
+
+    def _scan_acknowledgements(self) -> None:
+        """checkov's findings (`make scan`) that stay, each with its reason; docs/scan.md explains them at length."""
+        for check, reason, resource_type in SCAN_ACKNOWLEDGEMENTS:
+            acknowledge_scan(self, check, reason, resource_type=resource_type)
 
     def _registration(
         self, inputs: FunctionInputs, topic_key: kms.IKey
@@ -193,6 +200,66 @@ class DoveRunnerDetectionStack(Stack):
         for name, (value, description) in outputs.items():
             CfnOutput(self, name, value=value, description=description)
 
+
+FUNCTION = "AWS::Lambda::Function"
+# (check, reason, resource type): every resource of that type in the stack; docs/scan.md has the longer story.
+SCAN_ACKNOWLEDGEMENTS = (
+    (
+        "CKV_AWS_115",
+        "No reserved concurrency: it is taken from the account's pool (deploys fail on accounts at the default "
+        "limit); the SQS event sources cap concurrency instead (submitMaxConcurrency, revokerMaxConcurrency).",
+        FUNCTION,
+    ),
+    (
+        "CKV_AWS_116",
+        "No function is invoked asynchronously with work to lose: SQS sources have their queues' dead-letter "
+        "queues, Step Functions tasks report failures, the lifter runs again in five minutes, custom resources "
+        "answer CloudFormation.",
+        FUNCTION,
+    ),
+    (
+        "CKV_AWS_117",
+        "Nothing private to reach: the functions call AWS APIs and DoveRunner on the internet; a VPC adds NAT "
+        "gateways and no protection.",
+        FUNCTION,
+    ),
+    (
+        "CKV_AWS_173",
+        "The environment holds names and ARNs only, no secret (credentials are read from Secrets Manager); Lambda "
+        "encrypts it at rest with its AWS managed key.",
+        FUNCTION,
+    ),
+    (
+        "CKV_AWS_158",
+        "Logs hold no secret (tests/integration/test_no_secrets.py); CloudWatch Logs encrypts them at rest. A "
+        "customer managed key would need a key policy for the logs service and adds cost, no protection.",
+        "AWS::Logs::LogGroup",
+    ),
+    (
+        "CKV_AWS_119",
+        "Encrypted with DynamoDB's AWS managed KMS key (aws/dynamodb); a customer managed key protects nothing "
+        "more here, since every reader of the table would be granted it too.",
+        "AWS::DynamoDB::Table",
+    ),
+    (
+        "CKV_AWS_149",
+        "Encrypted with Secrets Manager's AWS managed KMS key; every reader of the secret would be granted a "
+        "customer managed key too, so it would add cost and no protection.",
+        "AWS::SecretsManager::Secret",
+    ),
+    (
+        "CKV_AWS_27",
+        "The queues are encrypted with SQS managed keys (SqsManagedSseEnabled, CDK's default), which this check "
+        "does not read: it looks for KmsMasterKeyId only.",
+        "AWS::SQS::Queue",
+    ),
+    (
+        "CKV_AWS_192",
+        "The web ACL holds only the revoker's session-block rules, which the revoker rewrites (UpdateWebACL); "
+        "a managed rule group would take WCU from the blocks. Attach AWS managed rules with your own web ACL.",
+        "AWS::WAFv2::WebACL",
+    ),
+)
 
 _RETENTION = {
     1: logs.RetentionDays.ONE_DAY,

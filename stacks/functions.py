@@ -157,9 +157,10 @@ class PipelineFunction(Construct):
         )
 
     def allow_report_writes(self, bucket: s3.IBucket, results_prefix: str) -> None:
-        """Writing reports, and only reports: objects under the results prefix."""
+        """Writing reports, and only reports: objects under the results prefix. The key's current report is read
+        before it is replaced (a conditional write: services/report.py)."""
         reports = bucket.arn_for_objects(f"{results_prefix}*")
-        self.role.add_to_policy(iam.PolicyStatement(actions=["s3:PutObject"], resources=[reports]))
+        self.role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject", "s3:PutObject"], resources=[reports]))
         acknowledge(
             self.role,
             "IAM5",

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy
+import jsii
+from aws_cdk import Aws, Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_s3_notifications as s3n
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk.interfaces.aws_s3 import IBucketRef
 from constructs import Construct
 
 from stacks.functions import FunctionInputs
-from stacks.nag import acknowledge, resource_evidence
+from stacks.nag import acknowledge, acknowledge_scan, resource_evidence
 from stacks.queues import queue_with_dead_letter_queue
 
 
@@ -31,6 +33,34 @@ def private_bucket(scope: Construct, construct_id: str, **options: Any) -> s3.Bu
     )
 
 
+@jsii.implements(s3.IBucketNotificationDestination)
+class AccountQueueDestination:
+    """s3_notifications.SqsDestination with the confused-deputy guard it lacks: S3 may send to the queue for this
+    bucket (aws:SourceArn) of this account (aws:SourceAccount) only. SqsDestination's statement cannot be given
+    conditions."""
+
+    def __init__(self, queue: sqs.IQueue) -> None:
+        self.queue = queue
+
+    def bind(self, scope: Construct, bucket: IBucketRef) -> s3.BucketNotificationDestinationConfig:
+        self.queue.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="InboxBucketEventsOfThisAccount",
+                principals=[iam.ServicePrincipal("s3.amazonaws.com")],
+                actions=["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
+                resources=[self.queue.queue_arn],
+                conditions={
+                    "ArnLike": {"aws:SourceArn": bucket.bucket_ref.bucket_arn},
+                    "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                },
+            )
+        )
+        # S3 checks it may send when the notification is configured: the queue's policy comes first.
+        return s3.BucketNotificationDestinationConfig(
+            arn=self.queue.queue_arn, type=s3.BucketNotificationDestinationType.QUEUE, dependencies=[self.queue]
+        )
+
+
 class Ingest(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, inputs: FunctionInputs) -> None:
         super().__init__(scope, construct_id)
@@ -42,6 +72,18 @@ class Ingest(Construct):
             lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(365))],
         )
         acknowledge(self.access_logs, "S1", "This is the access-log bucket; logging it into itself would loop.")
+        acknowledge_scan(
+            self.access_logs,
+            "CKV_AWS_18",
+            "This is the access-log bucket; logging it into itself would loop.",
+            resource_type="AWS::S3::Bucket",
+        )
+        acknowledge_scan(
+            self.access_logs,
+            "CKV_AWS_21",
+            "Access logs are written once and expire after a year; versions would keep what expiry deletes.",
+            resource_type="AWS::S3::Bucket",
+        )
         self.bucket = private_bucket(
             self,
             "InboxBucket",
@@ -59,7 +101,7 @@ class Ingest(Construct):
         )
         self.bucket.add_event_notification(
             s3.EventType.OBJECT_CREATED,
-            s3n.SqsDestination(self.queue),
+            AccountQueueDestination(self.queue),
             s3.NotificationKeyFilter(prefix=settings.inbox_prefix),
         )
         self.submit = inputs.function(

@@ -37,3 +37,13 @@ def _render(value: Any) -> str:
         separator, parts = value["Fn::Join"]
         return str(separator).join(_render(part) for part in parts)
     raise ValueError(f"cannot render {value!r} as cdk-nag evidence")
+
+
+def acknowledge_scan(scope: IConstruct, check: str, reason: str, *, resource_type: str) -> None:
+    """Acknowledges checkov's `check` (`make scan`, docs/scan.md) for every `resource_type` resource in `scope`, as
+    checkov reads it: the resource's `Metadata.checkov.skip`, with the reason as its comment."""
+    for child in scope.node.find_all():
+        if isinstance(child, cdk.CfnResource) and child.cfn_resource_type == resource_type:
+            metadata = child.get_metadata("checkov") or {"skip": []}
+            metadata["skip"] = [*metadata["skip"], {"id": check, "comment": reason}]
+            child.add_metadata("checkov", metadata)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from aws_cdk import Duration
+from aws_cdk import Aws, Duration
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_iam as iam
@@ -30,14 +30,31 @@ def custom_metric(name: str, statistic: str = "Sum", period: Duration | None = N
     )
 
 
+# Rejected revocation notifications in five minutes that call for a person.
+REJECTED_NOTIFICATIONS_THRESHOLD = 5
+
+
 class Observability(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, topic_key: kms.IKey, alarm_email: str = "") -> None:
         super().__init__(scope, construct_id)
         self.operator_topic = encrypted_topic(
             self, "OperatorAlertsTopic", display_name="DoveRunner detection alerts", key=topic_key
         )
-        # CloudWatch alarms publish to the encrypted topic.
-        topic_key.grant_encrypt_decrypt(iam.ServicePrincipal("cloudwatch.amazonaws.com"))
+        # CloudWatch alarms publish to the encrypted topic: this account's alarms only (confused deputy).
+        topic_key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="CloudWatchAlarmsOfThisAccountPublish",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                    "ArnLike": {
+                        "aws:SourceArn": f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:*"
+                    },
+                },
+            )
+        )
         if alarm_email:
             self.operator_topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
         self._action = cw_actions.SnsAction(self.operator_topic)
@@ -82,6 +99,27 @@ class Observability(Construct):
             "BlocksRefusedForCapacity",
             custom_metric("RevocationsRefusedForCapacity"),
             "A verified pirate session was not blocked because the web ACL is full: see the revocation ledger.",
+        )
+
+    def watch_rejected_notifications(self, threshold: float = REJECTED_NOTIFICATIONS_THRESHOLD) -> None:
+        """Notifications that block nothing: invalid, not verified by DoveRunner, or refused (their evidence). A
+        few are normal; many at once are forged notifications or a broken registration."""
+        self._alarm(
+            "RevocationNotificationsRejected",
+            cw.MathExpression(
+                expression="FILL(invalid, 0) + FILL(unverified, 0) + FILL(refused, 0)",
+                using_metrics={
+                    "invalid": custom_metric("InvalidNotifications"),
+                    "unverified": custom_metric("RevocationsNotVerified"),
+                    "refused": custom_metric("RevocationsRefused"),
+                },
+                label="Rejected revocation notifications",
+                period=Duration.minutes(5),
+            ),
+            f"{threshold:.0f} or more revocation notifications in five minutes were invalid, not verified by "
+            "DoveRunner or refused: forged notifications, or a publisher key in the wrong hands (rotate it: "
+            "doverunner:publisherKeySerial). The revocation ledger says which tokens and why.",
+            threshold=threshold,
         )
 
     def watch_functions(self, functions: Mapping[str, lambda_.IFunction]) -> None:

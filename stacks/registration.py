@@ -13,7 +13,7 @@ from constructs import Construct
 
 from antipiracy import environment as names
 from stacks.functions import FunctionInputs
-from stacks.nag import acknowledge
+from stacks.nag import acknowledge, acknowledge_scan
 
 REGISTRAR_TIMEOUT_SECONDS = 120
 # CloudFormation's own limit on waiting for an answer, should the function never send one (default: an hour).
@@ -30,7 +30,7 @@ class NotificationPublisher(Construct):
         super().__init__(scope, construct_id)
         # No password (no console login), no groups, no managed policy: the one policy below is all it may do.
         self.user = iam.User(self, "User")
-        iam.Policy(
+        publish_only = iam.Policy(
             self,
             "PublishOnly",
             users=[self.user],
@@ -48,6 +48,22 @@ class NotificationPublisher(Construct):
                     },
                 ),
             ],
+        )
+        acknowledge_scan(
+            publish_only,
+            "CKV_AWS_40",
+            "DoveRunner's notification API takes an IAM access key, so the publisher is a user; this one inline "
+            "policy allows sns:Publish to the revocation topic (and its key through SNS) and nothing else.",
+            resource_type="AWS::IAM::Policy",
+        )
+        # Named in the topic's own policy too: the one principal outside the stack's functions that publishes.
+        topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="NotificationPublisherPublishes",
+                principals=[iam.ArnPrincipal(self.user.user_arn)],
+                actions=["sns:Publish"],
+                resources=[topic.topic_arn],
+            )
         )
         # Incrementing the serial creates a new key; the old one is deleted once the deploy is done.
         self.access_key = iam.AccessKey(self, "AccessKey", user=self.user, serial=key_serial)

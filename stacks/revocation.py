@@ -37,6 +37,7 @@ from stacks.storage import record_table
 from stacks.topics import encrypted_topic
 
 REVOKER_TIMEOUT_SECONDS = 60
+LEDGER_TTL_ATTRIBUTE = "ttl_epoch"
 
 
 def web_acl_parts(arn: str) -> tuple[str, str]:
@@ -72,7 +73,21 @@ class Revocation(Construct):
             max_receive_count=settings.max_receive_count,
         )
         self.topic.add_subscription(subscriptions.SqsSubscription(self.queue))
-        self.ledger = record_table(self, "Ledger", partition_key="token")
+        # Only the account's own principals publish (the notification publisher user is one of them): no other
+        # account can, whatever it is granted elsewhere.
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="PublishOnlyFromThisAccount",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={"StringNotEquals": {"aws:PrincipalAccount": Aws.ACCOUNT_ID}},
+            )
+        )
+        # Items the revoker writes for refused or unverified notifications carry ttl_epoch: a flood of forged
+        # notifications cannot grow the ledger for good. Blocks (and their evidence) have none and stay.
+        self.ledger = record_table(self, "Ledger", partition_key="token", time_to_live_attribute=LEDGER_TTL_ATTRIBUTE)
         self.ledger.add_global_secondary_index(
             index_name="by-state-expiry",
             partition_key=dynamodb.Attribute(name="state", type=dynamodb.AttributeType.STRING),
@@ -100,7 +115,14 @@ class Revocation(Construct):
             timeout=Duration.seconds(REVOKER_TIMEOUT_SECONDS),
         )
         self.revoker.function.add_event_source(
-            sources.SqsEventSource(self.queue, batch_size=10, report_batch_item_failures=True)
+            sources.SqsEventSource(
+                self.queue,
+                batch_size=10,
+                report_batch_item_failures=True,
+                # Containment: a flood of notifications waits in the queue instead of fanning out into as many
+                # revokers (DoveRunner verification calls and web ACL updates) as Lambda allows.
+                max_concurrency=settings.revoker_max_concurrency,
+            )
         )
         self.lifter = inputs.function(
             self,

@@ -10,6 +10,9 @@ from constructs import Construct
 from antipiracy import environment as names
 
 PREFIX = "doverunner:"
+# Lambda's bounds on an SQS event source's maximum concurrency.
+MIN_REVOKER_CONCURRENCY = 2
+MAX_REVOKER_CONCURRENCY = 1000
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,8 @@ class Settings:
     web_acl_arn: str = ""  # an existing CloudFront web ACL; empty: the stack creates one (in us-east-1 only)
     block_seconds: int = 30 * 24 * 3600  # how long a session stays blocked; 0 = for good
     waf_capacity: int = 1500  # the web ACL's WCU limit (1,500 by default, up to 5,000 on request)
+    # Containment: at most this many revoker invocations at once, whatever the notification rate.
+    revoker_max_concurrency: int = 2
     # Session revocation (topic, revoker, ledger, web ACL).
     revocation: bool = True
     # An IAM user allowed only to publish to the revocation topic, its keys in a secret for DoveRunner.
@@ -89,6 +94,12 @@ class Settings:
             raise ValueError(
                 f"context {PREFIX}registerTopic needs {PREFIX}revocation and {PREFIX}notificationPublisher: DoveRunner "
                 "publishes to the revocation topic with the publisher's keys"
+            )
+        if not MIN_REVOKER_CONCURRENCY <= self.revoker_max_concurrency <= MAX_REVOKER_CONCURRENCY:
+            raise ValueError(
+                f"context {PREFIX}revokerMaxConcurrency must be between {MIN_REVOKER_CONCURRENCY} and "
+                f"{MAX_REVOKER_CONCURRENCY} (Lambda's limits for an SQS event source), "
+                f"got {self.revoker_max_concurrency}"
             )
         if self.publisher_key_serial < 1:
             raise ValueError(f"context {PREFIX}publisherKeySerial must be at least 1, got {self.publisher_key_serial}")

@@ -14,9 +14,12 @@ from stacks.nag import acknowledge
 SECRET_TEMPLATE = {"site_key": "", "access_key": "", "account_id": ""}
 
 
-def record_table(scope: Construct, construct_id: str, *, partition_key: str) -> dynamodb.Table:
+def record_table(
+    scope: Construct, construct_id: str, *, partition_key: str, time_to_live_attribute: str | None = None
+) -> dynamodb.Table:
     """A table that is a record (of what was detected, of what was blocked): on demand, encrypted, recoverable to
-    any point in time, and kept when the stack goes. `partition_key`: a string attribute."""
+    any point in time, and kept when the stack goes. `partition_key`: a string attribute. `time_to_live_attribute`:
+    a number attribute (epoch seconds) after which DynamoDB deletes the item; items without it stay."""
     return dynamodb.Table(
         scope,
         construct_id,
@@ -27,6 +30,7 @@ def record_table(scope: Construct, construct_id: str, *, partition_key: str) -> 
         ),
         encryption=dynamodb.TableEncryption.AWS_MANAGED,
         removal_policy=RemovalPolicy.RETAIN,
+        time_to_live_attribute=time_to_live_attribute,
     )
 
 

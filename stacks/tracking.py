@@ -6,7 +6,7 @@ and a report step that fails in a fallback report, so no job stays unfinished.""
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Aws, Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -65,8 +65,13 @@ class Tracking(Construct):
         self.reporter.role.add_to_policy(
             iam.PolicyStatement(actions=["sns:Publish"], resources=[self.results_topic.topic_arn])
         )
+        # The topic's key, only as SNS uses it on the reporter's behalf.
         self.reporter.role.add_to_policy(
-            iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[topic_key.key_arn])
+            iam.PolicyStatement(
+                actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                resources=[topic_key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"sns.{Aws.REGION}.{Aws.URL_SUFFIX}"}},
+            )
         )
         self.reporter.allow_report_writes(bucket, settings.results_prefix)
         self.waiter = inputs.function(
@@ -165,8 +170,16 @@ class Tracking(Construct):
             # A backstop behind the Check step's own limit, so no execution lives forever.
             timeout=Duration.seconds(settings.max_tracking_seconds + 24 * 3600),
             tracing_enabled=True,
-            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
+            # Errors only, without execution data: inputs and outputs carry task tokens and job details.
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ERROR, include_execution_data=False),
             comment="Follows one DoveRunner detection job until its detection ends, then reports it",
+        )
+        acknowledge(
+            machine,
+            "SF1",
+            "The state machine logs errors only, without execution data: its inputs and outputs carry task tokens and "
+            "job details, which must not land in CloudWatch Logs; X-Ray tracing and the execution history show the "
+            "rest.",
         )
         acknowledge(
             machine,
@@ -220,6 +233,8 @@ class Tracking(Construct):
             result_selector={
                 "bucket": sfn.JsonPath.string_at("$.Attributes.bucket.S"),
                 "key": sfn.JsonPath.string_at("$.Attributes.key.S"),
+                # The version's own report address (services/report.py); the key's current report is not touched.
+                "version_report_key": sfn.JsonPath.string_at("$.Attributes.version_report_key.S"),
             },
             result_path="$.failed_job",
         )
@@ -250,6 +265,9 @@ class Tracking(Construct):
                     "key": sfn.JsonPath.string_at("$.failed_job.key"),
                 },
                 "reason": LAST_RESORT_REASON,
+                # It cannot compare versions: it writes only this version's report, never the key's current one.
+                "report_key": sfn.JsonPath.string_at("$.failed_job.version_report_key"),
+                "current": False,
                 "error": {
                     "report_step": sfn.JsonPath.string_at("$.report_error.Cause"),
                     "fallback_report_step": sfn.JsonPath.string_at("$.fallback_error.Cause"),
@@ -264,9 +282,7 @@ class Tracking(Construct):
             action="putObject",
             parameters={
                 "Bucket": sfn.JsonPath.string_at("$.failed_job.bucket"),
-                "Key": sfn.JsonPath.format(
-                    f"{self._results_prefix}{{}}.json", sfn.JsonPath.string_at("$.failed_job.key")
-                ),
+                "Key": sfn.JsonPath.string_at("$.failed_job.version_report_key"),
                 "Body": sfn.JsonPath.json_to_string(sfn.JsonPath.object_at("$.last_resort_report")),
                 "ContentType": "application/json; charset=utf-8",
             },

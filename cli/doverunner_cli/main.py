@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from antipiracy.domain.revocations import RevocationState
 from doverunner import (
     ClientConfig,
     ConfigurationError,
@@ -30,6 +31,9 @@ from doverunner import (
     service_code,
 )
 from doverunner.client import file_extension
+from doverunner_cli.log_redaction import configure_logging, redact
+
+log = logging.getLogger("doverunner_cli")
 
 EXIT_USAGE = 2
 EXIT_API = 3
@@ -212,23 +216,54 @@ def cmd_verify_token(client: DoveRunnerClient, args: argparse.Namespace, err: Te
     return client.verify_token(args.revoke_token).to_dict()
 
 
-def _noti_key(args: argparse.Namespace, name: str, env: dict[str, str], required: bool) -> str | None:
-    value = getattr(args, name) or env.get("DOVERUNNER_NOTI_" + name.upper())
-    if required and not value:
-        raise CliError(f"--{name.replace('_', '-')} (or DOVERUNNER_NOTI_{name.upper()}) is required")
-    return value
+# Names of environment variables, not their values.
+NOTI_ACCESS_KEY_VARIABLE = "DOVERUNNER_NOTI_AWS_ACCESS_KEY"
+NOTI_SECRET_KEY_VARIABLE = "DOVERUNNER_NOTI_AWS_SECRET_KEY"  # noqa: S105
+NOTI_KEYS_SECRET_VARIABLE = "DOVERUNNER_NOTI_AWS_KEYS_SECRET"  # noqa: S105
+
+
+def _publisher_keys(secret_id: str) -> tuple[str, str]:
+    """The publisher's keys from a Secrets Manager secret as the stack writes it (NotificationPublisherSecretArn:
+    JSON with aws_access_key and aws_secret_key)."""
+    import boto3
+
+    try:
+        value = boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]
+        keys = json.loads(value)
+        access_key, secret_key = str(keys["aws_access_key"]), str(keys["aws_secret_key"])
+    except Exception as exc:  # botocore raises many kinds; a malformed value is named, never shown
+        reason = type(exc).__name__ if isinstance(exc, (ValueError, KeyError, TypeError)) else str(exc)
+        raise CliError(
+            f"cannot read the AWS keys from the secret {secret_id!r} (JSON with aws_access_key and aws_secret_key): "
+            f"{reason}",
+            EXIT_OTHER,
+        ) from None
+    redact(secret_key)
+    return access_key, secret_key
+
+
+def _noti_keys(args: argparse.Namespace, env: dict[str, str], required: bool) -> tuple[str | None, str | None]:
+    """The AWS keys DoveRunner publishes with: from a Secrets Manager secret (--aws-keys-secret, or
+    DOVERUNNER_NOTI_AWS_KEYS_SECRET), else the access key id from --aws-access-key or DOVERUNNER_NOTI_AWS_ACCESS_KEY
+    and the secret key from DOVERUNNER_NOTI_AWS_SECRET_KEY only: never from the command line."""
+    secret_id = args.aws_keys_secret or env.get(NOTI_KEYS_SECRET_VARIABLE)
+    if secret_id:
+        return _publisher_keys(secret_id)
+    access_key = args.aws_access_key or env.get(NOTI_ACCESS_KEY_VARIABLE) or None
+    secret_key = env.get(NOTI_SECRET_KEY_VARIABLE) or None
+    if required and not access_key:
+        raise CliError(f"--aws-access-key (or {NOTI_ACCESS_KEY_VARIABLE}, or --aws-keys-secret ARN) is required")
+    if required and not secret_key:
+        raise CliError(f"{NOTI_SECRET_KEY_VARIABLE} (or --aws-keys-secret ARN) is required")
+    return access_key, secret_key
 
 
 def cmd_noti(client: DoveRunnerClient, args: argparse.Namespace, err: TextIO) -> Any:
     env = dict(os.environ)
     action = args.noti_action
     if action == "register":
-        noti_id = client.register_notification(
-            args.name,
-            args.arn,
-            _noti_key(args, "aws_access_key", env, True) or "",
-            _noti_key(args, "aws_secret_key", env, True) or "",
-        )
+        access_key, secret_key = _noti_keys(args, env, True)
+        noti_id = client.register_notification(args.name, args.arn, access_key or "", secret_key or "")
         return {"noti_id": noti_id}
     if action == "list":
         items = client.list_notifications()
@@ -236,13 +271,10 @@ def cmd_noti(client: DoveRunnerClient, args: argparse.Namespace, err: TextIO) ->
     if action == "detail":
         return client.notification(args.noti_id).to_dict()
     if action == "update":
+        access_key, secret_key = _noti_keys(args, env, False)
         return {
             "noti_id": client.update_notification(
-                args.noti_id,
-                name=args.name,
-                aws_arn=args.arn,
-                aws_access_key=_noti_key(args, "aws_access_key", env, False),
-                aws_secret_key=_noti_key(args, "aws_secret_key", env, False),
+                args.noti_id, name=args.name, aws_arn=args.arn, aws_access_key=access_key, aws_secret_key=secret_key
             )
         }
     return {"noti_id": client.delete_notification(args.noti_id), "deleted": True}
@@ -279,6 +311,14 @@ def describe_api_error(exc: DoveRunnerApiError) -> str:
         lines.append(f"  solution: {exc.solution}")
     lines.append("  a retry may help" if exc.retryable else "  retrying the same request will not help")
     return "\n".join(lines) + "\n"
+
+
+class _SecretOnCommandLine(argparse.Action):
+    def __call__(self, parser: argparse.ArgumentParser, *_args: Any, **_kwargs: Any) -> None:
+        parser.error(
+            f"--aws-secret-key is not accepted: a secret on the command line is visible in the process list and "
+            f"the shell's history. Set {NOTI_SECRET_KEY_VARIABLE}, or pass --aws-keys-secret ARN."
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -363,8 +403,16 @@ def build_parser() -> argparse.ArgumentParser:
             required = action == "register"
             p.add_argument("--name", required=required, help="notification name")
             p.add_argument("--arn", required=required, help="SNS topic ARN")
-            p.add_argument("--aws-access-key", help="or DOVERUNNER_NOTI_AWS_ACCESS_KEY")
-            p.add_argument("--aws-secret-key", help="or DOVERUNNER_NOTI_AWS_SECRET_KEY")
+            p.add_argument("--aws-access-key", help=f"the access key id (not secret); or {NOTI_ACCESS_KEY_VARIABLE}")
+            p.add_argument(
+                "--aws-keys-secret",
+                metavar="ARN",
+                help="a Secrets Manager secret with aws_access_key and aws_secret_key (the stack's "
+                f"NotificationPublisherSecretArn); or {NOTI_KEYS_SECRET_VARIABLE}. Without it the secret key comes "
+                f"from {NOTI_SECRET_KEY_VARIABLE}",
+            )
+            # Gone: a secret in argv is in the process list and the shell's history. Refused with the way instead.
+            p.add_argument("--aws-secret-key", action=_SecretOnCommandLine, help=argparse.SUPPRESS)
         p.set_defaults(handler=cmd_noti)
 
     revocations = commands.add_parser(
@@ -378,7 +426,7 @@ def build_parser() -> argparse.ArgumentParser:
         p = revocations.add_parser(action, help=help_text)
         p.add_argument("--stack", default="DoveRunnerDetection", help="the stack's name (default DoveRunnerDetection)")
         if action == "list":
-            p.add_argument("--state", choices=("BLOCKED", "NOT_VERIFIED", "CAPACITY_EXCEEDED", "LIFTED"))
+            p.add_argument("--state", choices=tuple(state.value for state in RevocationState))
         else:
             p.add_argument("token", help="the revoke token (standard or URL-safe base64)")
         if action == "block":
@@ -416,11 +464,13 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
     err = err or sys.stderr
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=(logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)],
-        stream=err,
-        format="%(levelname)s %(name)s: %(message)s",
+    configure_logging(args.verbose, err)
+    command = " ".join(
+        str(getattr(args, name))
+        for name in ("command", "kind", "noti_action", "revocations_action")
+        if hasattr(args, name)
     )
+    log.debug("doverunner %s (-vv logs the CLI's own steps; AWS and HTTP libraries stay at WARNING)", command)
     if args.command == "emulator":
         return cmd_emulator(args, out, err)
     if args.command == "revocations":
@@ -431,6 +481,9 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
         return run_local_up(args, out, err)
     try:
         client = make_client(dict(os.environ), _service(args))
+        log.debug(
+            "DoveRunner API %s, site %s, service %s", client.config.api_url, client.config.site_id, _service(args)
+        )
         _emit(args.handler(client, args, err), out)
         return 0
     except DoveRunnerApiError as exc:

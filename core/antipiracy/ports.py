@@ -63,7 +63,23 @@ class Objects(Protocol):
 
     def presigned_get(self, bucket: str, key: str, version_id: str | None, seconds: int) -> str: ...
 
-    def put_json(self, bucket: str, key: str, document: Mapping[str, Any]) -> None: ...
+    def put_json(
+        self,
+        bucket: str,
+        key: str,
+        document: Mapping[str, Any],
+        *,
+        if_match: str | None = None,
+        if_absent: bool = False,
+    ) -> None:
+        """Writes the document; only over the object with ETag `if_match`, or only where there is none
+        (`if_absent`): else ReportConflict (domain/reports.py)."""
+        ...
+
+    def get_json(self, bucket: str, key: str) -> tuple[Any, str] | None:
+        """The latest JSON document at the key and its ETag; None when there is none. A body that is no JSON
+        document reads as None with its ETag."""
+        ...
 
 
 class Executions(Protocol):

@@ -169,6 +169,7 @@ def revoker() -> Revoker:
         ledger=LedgerTable(_dynamodb().Table(settings.ledger_table)),
         client_factory=lambda: doverunner_client(settings),
         blocker=blocker(),
+        site_id=settings.site_id,
         jobs=jobs,
         block_seconds=settings.block_seconds,
         reports=Reports(objects(), settings.results_prefix),

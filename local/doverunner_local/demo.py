@@ -116,6 +116,7 @@ def run(step_seconds: float, timeout: float) -> int:
         for drop in DROPS:
             print(f"  s3://{bucket}/{info['results_prefix']}{drop.key}.json")
             print(f"    {_verdict(reports[drop.key])}")
+            print(f"    this version's own report: {reports[drop.key].get('report_key')}")
         print("\nThe pirated copy's report in full:")
         print(json.dumps(reports[DROPS[0].key], ensure_ascii=False, indent=2))
         blocked = _show_blocks(local, info, reports)

@@ -16,6 +16,19 @@ from antipiracy.domain.jobs import job_id_for
 from doverunner_local.stack import MIB, LocalPipelineStack
 
 
+def version_report(local: LocalPipelineStack, key: str, version_id: str, timeout: float = 90.0) -> dict[str, Any]:
+    """The report of `key`'s version `version_id` (results/<key>.versions/<version id>.json), once there is one."""
+    s3, bucket = local.client("s3"), local.outputs["InboxBucketName"]
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            body = s3.get_object(Bucket=bucket, Key=f"results/{key}.versions/{version_id}.json")["Body"].read()
+            return dict(json.loads(body))
+        except s3.exceptions.NoSuchKey:
+            assert time.monotonic() < deadline, f"no report of {key} version {version_id} after {timeout} s"
+            time.sleep(0.2)
+
+
 def test_upload_detection_goes_from_drop_to_report_with_the_forensic_mark(local: LocalPipelineStack) -> None:
     key = unique_key("e2e-pirated.mp4")
     drop(local, key, video(mark="0000000000000001"))
@@ -161,11 +174,12 @@ def test_report_steps_that_all_fail_leave_the_state_machines_own_report(local: L
         ExpressionAttributeValues={":binary": {"B": b"\x00"}},
     )
 
-    result = report(local, key)
+    result = version_report(local, key, put["VersionId"])
 
-    # Then the state machine wrote the report itself, with both failures, and the job is FAILED
+    # Then the state machine wrote the version's report itself, with both failures, and the job is FAILED
     job = dynamodb.get_item(TableName=table, Key={"job_id": {"S": job_id}})["Item"]
     assert (result["state"], result["job_id"], result["input"]["key"]) == ("FAILED", job_id, key)
+    assert (result["report_key"], result["current"]) == (f"results/{key}.versions/{put['VersionId']}.json", False)
     assert "JSON serializable" in result["error"]["report_step"]
     assert "JSON serializable" in result["error"]["fallback_report_step"]
     assert job["state"] == {"S": "FAILED"}
@@ -183,17 +197,33 @@ def test_same_bytes_dropped_again_are_a_new_job_with_their_own_detection_and_rep
         local, key, timeout=60, until=lambda r: r["job_id"] != first["job_id"], waiting_for="a report of its own"
     )
 
-    s3, bucket = local.client("s3"), local.outputs["InboxBucketName"]
-    versions = s3.list_object_versions(Bucket=bucket, Prefix=f"results/{key}")["Versions"]
-    reported_jobs = {
-        json.loads(s3.get_object(Bucket=bucket, Key=v["Key"], VersionId=v["VersionId"])["Body"].read())["job_id"]
-        for v in versions
-    }
     assert second["input"]["version_id"] != first["input"]["version_id"]
     assert second["state"] == "COMPLETED"
     assert len(detections_titled(local, first["doverunner_title"])) == 1
     assert len(detections_titled(local, second["doverunner_title"])) == 1
-    assert reported_jobs == {first["job_id"], second["job_id"]}  # each job's report is a version of the report object
+
+
+def test_same_key_dropped_twice_keeps_both_versions_reports_and_the_newest_is_current(
+    local: LocalPipelineStack,
+) -> None:
+    # Given a key dropped twice, the second drop with other bytes
+    key = unique_key("e2e-twice.mp4")
+    first = drop(local, key, video(mark="0000000000000001"))
+    second = drop(local, key, video(mark="0000000000000002"))
+
+    # When both jobs have finished
+    firsts = version_report(local, key, first["VersionId"])
+    seconds = version_report(local, key, second["VersionId"])
+    current = report(local, key, until=lambda r: r["input"]["version_id"] == second["VersionId"])
+
+    # Then each version keeps its own report and the key's current report is the second version's
+    assert (firsts["forensic_mark"]["wm_key"], seconds["forensic_mark"]["wm_key"]) == (
+        "0000000000000001",
+        "0000000000000002",
+    )
+    assert firsts["job_id"] != seconds["job_id"]
+    assert (current["job_id"], current["current"]) == (seconds["job_id"], True)
+    assert current["report_key"] == f"results/{key}.versions/{second['VersionId']}.json"
 
 
 def test_keys_with_spaces_plus_and_korean_characters_work(local: LocalPipelineStack) -> None:
@@ -229,4 +259,5 @@ def test_every_finished_job_publishes_its_result(local: LocalPipelineStack) -> N
 
     (message,) = [m for m in messages if m["job_id"] == result["job_id"]]
     assert (message["state"], message["watermark_found"]) == ("COMPLETED", True)
-    assert message["report"]["key"] == f"results/{key}.json"
+    assert message["report"]["key"] == f"results/{key}.versions/{result['input']['version_id']}.json"
+    assert message["current_report"]["key"] == f"results/{key}.json"

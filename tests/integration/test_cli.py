@@ -201,9 +201,11 @@ def test_service_option_works_before_or_after_the_subcommand(run_cli: Cli, posit
 
 
 def test_noti_register_list_detail_update_delete(run_cli: Cli) -> None:
-    keys = ["--aws-access-key", "AKIALOCAL", "--aws-secret-key", "secret"]
+    keys = ["--aws-access-key", "AKIALOCAL"]
 
-    noti_id = run_cli("noti", "register", "--name", "revocations", "--arn", ARN, *keys).json["noti_id"]
+    noti_id = run_cli(
+        "noti", "register", "--name", "revocations", "--arn", ARN, *keys, DOVERUNNER_NOTI_AWS_SECRET_KEY="secret"
+    ).json["noti_id"]
     listed = run_cli("noti", "list").json
     updated = run_cli("noti", "update", str(noti_id), "--name", "renamed").json
     detail = run_cli("noti", "detail", str(noti_id)).json
@@ -238,6 +240,74 @@ def test_noti_register_without_aws_keys_names_what_is_missing(run_cli: Cli, monk
 
     assert result.code == 2
     assert "--aws-access-key" in result.err
+
+
+def test_noti_register_without_the_secret_key_names_where_it_comes_from(
+    run_cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DOVERUNNER_NOTI_AWS_SECRET_KEY", raising=False)
+    monkeypatch.delenv("DOVERUNNER_NOTI_AWS_KEYS_SECRET", raising=False)
+
+    result = run_cli("noti", "register", "--name", "n", "--arn", ARN, "--aws-access-key", "AKIALOCAL")
+
+    assert result.code == 2
+    assert "DOVERUNNER_NOTI_AWS_SECRET_KEY" in result.err
+    assert "--aws-keys-secret" in result.err
+
+
+@pytest.mark.parametrize("action", ["register", "update"])
+def test_noti_refuses_a_secret_key_on_the_command_line(
+    run_cli: Cli, action: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = ["--name", "n", "--arn", ARN] if action == "register" else ["1"]
+
+    with pytest.raises(SystemExit) as exited:
+        run_cli("noti", action, *target, "--aws-access-key", "AKIALOCAL", "--aws-secret-key", "on-the-command-line")
+
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "process list" in err
+    assert "DOVERUNNER_NOTI_AWS_SECRET_KEY" in err
+    assert "on-the-command-line" not in err
+
+
+def test_noti_register_reads_the_keys_from_a_secrets_manager_secret(
+    run_cli: Cli,
+    local_doverunner: LocalDoveRunner,
+    aws_client: Callable[..., Any],
+    moto_endpoint: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given the publisher's keys in a secret, as the stack writes them (NotificationPublisherSecretArn)
+    keys = {"aws_access_key": "AKIAFROMTHESECRET", "aws_secret_key": "secret-from-secrets-manager"}
+    arn = aws_client("secretsmanager").create_secret(Name=f"publisher-{os.getpid()}", SecretString=json.dumps(keys))[
+        "ARN"
+    ]
+    for name in ("DOVERUNNER_NOTI_AWS_ACCESS_KEY", "DOVERUNNER_NOTI_AWS_SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    aws = {"AWS_ENDPOINT_URL": moto_endpoint, "AWS_DEFAULT_REGION": "us-east-1"}
+    aws |= {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+    # When the topic is registered with it
+    result = run_cli("noti", "register", "--name", "n", "--arn", ARN, "--aws-keys-secret", arn, **aws)
+
+    # Then DoveRunner got the keys of the secret, and the output does not show the secret key
+    assert result.code == 0, result.err
+    registered = local_doverunner.emulator.notification(str(result.json["noti_id"]))
+    assert (registered.aws_access_key, registered.aws_secret_key) == ("AKIAFROMTHESECRET", keys["aws_secret_key"])
+    assert keys["aws_secret_key"] not in result.out + result.err
+
+
+def test_noti_register_with_an_unreadable_secret_says_so(
+    run_cli: Cli, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    aws = {"AWS_ENDPOINT_URL": moto_endpoint, "AWS_DEFAULT_REGION": "us-east-1"}
+    aws |= {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+    result = run_cli("noti", "register", "--name", "n", "--arn", ARN, "--aws-keys-secret", "no-such-secret", **aws)
+
+    assert result.code == 1
+    assert "cannot read the AWS keys from the secret 'no-such-secret'" in result.err
 
 
 # ---- errors, each with DoveRunner's code and the guide's explanation ----------------------------------------
@@ -304,8 +374,8 @@ def test_stopping_a_finished_detection_surfaces_as_a4028(run_cli: Cli, three_det
 
 
 def test_second_registration_surfaces_as_a4029(run_cli: Cli) -> None:
-    keys = ["--aws-access-key", "A", "--aws-secret-key", "S"]
-    run_cli("noti", "register", "--name", "n", "--arn", ARN, *keys)
+    keys = ["--aws-access-key", "A"]
+    run_cli("noti", "register", "--name", "n", "--arn", ARN, *keys, DOVERUNNER_NOTI_AWS_SECRET_KEY="S")
 
     api_error(run_cli("noti", "register", "--name", "n", "--arn", ARN, *keys), "A4029")
 
@@ -320,8 +390,7 @@ def test_malformed_sns_arn_surfaces_as_a4030(run_cli: Cli) -> None:
         "arn:aws:sqs:x",
         "--aws-access-key",
         "A",
-        "--aws-secret-key",
-        "S",
+        DOVERUNNER_NOTI_AWS_SECRET_KEY="S",
     )
 
     api_error(result, "A4030")

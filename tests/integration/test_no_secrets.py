@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,7 +34,8 @@ def test_no_secret_appears_in_logs_errors_or_cli_output(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     register = ["noti", "register", "--name", "n", "--arn", "arn:aws:sns:us-east-1:123456789012:t"]
-    register += ["--aws-access-key", "AKIAPUBLISHER", "--aws-secret-key", NOTI_SECRET]
+    register += ["--aws-access-key", "AKIAPUBLISHER"]
+    noti_secret = {"DOVERUNNER_NOTI_AWS_SECRET_KEY": NOTI_SECRET}
     seen: list[str] = []
     video = sample("a.mp4", mark="0000000000000001", size=300_000)
 
@@ -53,8 +58,8 @@ def test_no_secret_appears_in_logs_errors_or_cli_output(
         (["list"], {"DOVERUNNER_ACCOUNT_ID": "nobody"}),
         (["list"], {"DOVERUNNER_SITE_KEY": "too-short"}),
         (["list"], {"DOVERUNNER_API_URL": "http://127.0.0.1:9"}),
-        (register, {}),
-        (register, {}),  # the second one fails with A4029
+        (register, noti_secret),
+        (register, noti_secret),  # the second one fails with A4029
         (["noti", "list"], {}),
         (["stop", "1"], {}),
     ]:
@@ -117,3 +122,103 @@ def test_log_handlers_of_the_cli_get_no_secret_at_debug_level(
     assert "DEBUG" in stream.getvalue()
     assert env["DOVERUNNER_SITE_KEY"] not in stream.getvalue()
     assert env["DOVERUNNER_ACCESS_KEY"] not in stream.getvalue()
+
+
+# Fake, but shaped as the real ones, and long enough to be found anywhere in the output.
+FAKE_AWS = {
+    "AWS_ACCESS_KEY_ID": "AKIAFAKEACCESSKEYID7",
+    "AWS_SECRET_ACCESS_KEY": "fake/secret+access/key+0123456789abcdefABCD",
+    "AWS_SESSION_TOKEN": "FwoGZXIvYXdzEFAKESESSIONTOKEN//////////wEaDFAKEFAKEFAKE0123456789",
+}
+NOTI_ENV_SECRET = "publisher-secret-key-from-the-environment-0123"
+
+
+def test_verbose_cli_prints_no_credential_of_its_environment(
+    env: dict[str, str],
+    moto_endpoint: str,
+    aws_client: Callable[..., Any],
+    aws_resource: Callable[..., Any],
+    web_acl: Any,
+    tmp_path: Path,
+) -> None:
+    """`doverunner -vv` as an operator runs it (its own process, logging configured by the CLI) with AWS and
+    DoveRunner credentials in its environment: botocore's wire logs once printed AWS_SESSION_TOKEN here."""
+    # Given a stack in the local AWS whose outputs name a ledger and a web ACL, and every credential set
+    stack = f"nosecrets-{os.getpid()}"
+    aws_resource("dynamodb").create_table(
+        TableName=f"{stack}-ledger",
+        KeySchema=[{"AttributeName": "token", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "token", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    outputs = {"RevocationLedgerTableName": {"Value": f"{stack}-ledger"}, "WebAclArn": {"Value": web_acl.arn}}
+    template = {"Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}}, "Outputs": outputs}
+    aws_client("cloudformation").create_stack(StackName=stack, TemplateBody=json.dumps(template))
+    environment = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DOVERUNNER_"))},
+        **env,
+        **FAKE_AWS,
+        "AWS_ENDPOINT_URL": moto_endpoint,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+        "DOVERUNNER_NOTI_AWS_SECRET_KEY": NOTI_ENV_SECRET,
+    }
+    token = base64.b64encode(b"a-revoke-token-for-this-test").decode()
+    commands = [
+        ["revocations", "list", "--stack", stack],
+        ["revocations", "block", token, "--stack", stack, "--reason", "test"],
+        ["revocations", "unblock", token, "--stack", stack],
+        ["revocations", "list", "--stack", "no-such-stack"],  # an AWS error on the way
+        ["list"],
+        ["noti", "register", "--name", "n", "--arn", "arn:aws:sns:us-east-1:123456789012:t", "--aws-access-key", "A"],
+        ["noti", "list"],
+        ["detail", "999999"],  # a DoveRunner error on the way
+    ]
+
+    # When each runs with -vv
+    seen: list[str] = []
+    debug_lines = 0
+    for command in commands:
+        done = subprocess.run(
+            [sys.executable, "-m", "doverunner_cli.main", "-vv", *command],
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        seen += [done.stdout, done.stderr]
+        debug_lines += done.stderr.count("DEBUG ")
+    everything = "\n".join(seen)
+
+    # Then the commands did their work and logged, and no credential is anywhere in what they printed
+    assert '"total_count"' in everything
+    assert "no-such-stack" in everything
+    assert debug_lines > 0
+    secrets = {
+        **FAKE_AWS,
+        "DOVERUNNER_SITE_KEY": env["DOVERUNNER_SITE_KEY"],
+        "DOVERUNNER_ACCESS_KEY": env["DOVERUNNER_ACCESS_KEY"],
+        "DOVERUNNER_NOTI_AWS_SECRET_KEY": NOTI_ENV_SECRET,
+    }
+    assert [name for name, value in secrets.items() if value in everything] == []
+    assert "x-amz-security-token" not in everything.lower()
+    assert "Signature=" not in everything
+
+
+def test_log_redaction_removes_known_values_and_credential_fields() -> None:
+    from doverunner_cli.log_redaction import redact, redacted
+
+    redact("a-value-read-from-secrets-manager", "short")
+
+    line = redacted(
+        "got a-value-read-from-secrets-manager; headers={'X-Amz-Security-Token': b'abc123', "
+        "'Authorization': b'AWS4-HMAC-SHA256 Credential=AKIA/x, Signature=ff'} short"
+    )
+
+    assert "a-value-read-from-secrets-manager" not in line
+    assert "abc123" not in line
+    assert "AKIA" not in line
+    assert "Signature=ff" not in line
+    assert line.endswith("short")  # too short to be a credential: left alone

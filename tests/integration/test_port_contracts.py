@@ -321,24 +321,50 @@ def test_expired_lists_the_blocks_whose_time_is_up_earliest_first(ledger: Ledger
     def block(token: str, seconds: int, state: RevocationState = RevocationState.BLOCKED) -> None:
         ledger.record(token, state, fields={"expires_epoch": epoch(NOW + timedelta(seconds=seconds))})
 
-    block("bGF0ZXI", -10)
-    block("ZWFybGllcg", -100)
-    block("ZXhhY3RseS1ub3c", 0)
-    block("bm90LXlldA", 10)
-    block("bGlmdGVk", -100, RevocationState.LIFTED)
-    ledger.record("bmV2ZXI", RevocationState.BLOCKED)
+    block("bGF0ZXI-token-000000", -10)
+    block("ZWFybGllcg-token-000000", -100)
+    block("ZXhhY3RseS1ub3c-token-000000", 0)
+    block("bm90LXlldA-token-000000", 10)
+    block("bGlmdGVk-token-000000", -100, RevocationState.LIFTED)
+    ledger.record("bmV2ZXI-token-000000", RevocationState.BLOCKED)
 
     expired = ledger.expired(NOW)
 
-    assert [item["token"] for item in expired] == ["ZWFybGllcg", "bGF0ZXI", "ZXhhY3RseS1ub3c"]
+    assert [item["token"] for item in expired] == [
+        "ZWFybGllcg-token-000000",
+        "bGF0ZXI-token-000000",
+        "ZXhhY3RseS1ub3c-token-000000",
+    ]
 
 
 def test_all_lists_every_token_by_last_change(ledger: Ledger) -> None:
-    ledger.record("Zmlyc3Q", RevocationState.BLOCKED)
-    ledger.record("c2Vjb25k", RevocationState.NOT_VERIFIED)
-    ledger.record("Zmlyc3Q", RevocationState.LIFTED)
+    ledger.record("Zmlyc3Q-token-000000", RevocationState.BLOCKED)
+    ledger.record("c2Vjb25k-token-000000", RevocationState.NOT_VERIFIED)
+    ledger.record("Zmlyc3Q-token-000000", RevocationState.LIFTED)
 
     assert [(item["token"], item["state"]) for item in ledger.all()] == [
-        ("c2Vjb25k", "NOT_VERIFIED"),
-        ("Zmlyc3Q", "LIFTED"),
+        ("c2Vjb25k-token-000000", "NOT_VERIFIED"),
+        ("Zmlyc3Q-token-000000", "LIFTED"),
     ]
+
+
+def test_refusal_expiry_is_kept_until_the_token_is_blocked(ledger: Ledger) -> None:
+    # given a token recorded as not verified, with the epoch second DynamoDB's TTL deletes it at
+    ledger.record(TOKEN, RevocationState.NOT_VERIFIED, fields={"ttl_epoch": epoch(NOW + timedelta(days=30))})
+    kept = ledger.record(TOKEN, RevocationState.REFUSED, fields={"reason": "site: not this site"})
+
+    # when the token is blocked later
+    written = ledger.record(TOKEN, RevocationState.BLOCKED, fields={"reason": ""})
+
+    # then the expiry stayed while it was refused, and the block removed it
+    assert kept["ttl_epoch"] == epoch(NOW + timedelta(days=30))
+    assert "ttl_epoch" not in written
+    assert "ttl_epoch" not in (ledger.get(TOKEN) or {})
+
+
+def test_blocked_record_that_also_names_the_expiry_in_remove_removes_it_once(ledger: Ledger) -> None:
+    ledger.record(TOKEN, RevocationState.NOT_VERIFIED, fields={"ttl_epoch": 1})
+
+    written = ledger.record(TOKEN, RevocationState.BLOCKED, remove=("ttl_epoch", "expires_epoch"))
+
+    assert ("ttl_epoch" in written, written["state"]) == (False, "BLOCKED")

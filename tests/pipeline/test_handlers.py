@@ -82,7 +82,8 @@ def test_tracker_and_reporter_handlers_follow_a_job_to_its_report(
     summary = report(state, FakeContext())
 
     assert summary["watermark_found"] is True
-    assert summary["report"]["key"] == "results/inbox/movie.mp4.json"
+    assert summary["report"]["key"] == f"results/inbox/movie.mp4.versions/{ref.version_id}.json"
+    assert summary["current_report"]["key"] == "results/inbox/movie.mp4.json"
 
 
 def test_submit_handler_uploads_again_on_trackings_request_from_the_queue(

@@ -215,7 +215,10 @@ def test_failed_report_step_leaves_a_plain_report_with_the_error_and_the_job_fai
     assert report["reason"] == "the report step failed: Object of type Binary is not JSON serializable"
     assert report["error"]["error_type"] == "TypeError"
     assert report["input"]["key"] == "inbox/unreportable.mp4"
-    assert (job["state"], job["report_key"]) == ("FAILED", "results/inbox/unreportable.mp4.json")
+    assert (job["state"], job["report_key"]) == (
+        "FAILED",
+        f"results/inbox/unreportable.mp4.versions/{job['version_id']}.json",
+    )
     assert pipeline.results() == [summary]
 
 

@@ -31,6 +31,7 @@ def test_fifty_concurrent_revocations_block_all_fifty_tokens_and_lose_none(
     web_acl: WebAcl,
     local_doverunner: LocalDoveRunner,
     make_client: Callable[..., DoveRunnerClient],
+    ended_detection: Callable[..., int],
 ) -> None:
     # given 50 leaking sessions, one web ACL, one ledger, and 50 revokers (one per Lambda instance) started at once
     name = unique_name("c")
@@ -41,6 +42,7 @@ def test_fifty_concurrent_revocations_block_all_fifty_tokens_and_lose_none(
     waf = AtomicWaf(raw_waf)
     target = web_acl.target
     sessions = [local_doverunner.emulator.add_session(f"{i:016x}", f"session_id=leak-{i}") for i in range(0xC00, 0xC32)]
+    detections = [ended_detection(mark=session.forensic_mark) for session in sessions]
     start = threading.Barrier(len(sessions))
     actions: dict[str, str] = {}
     errors: list[BaseException] = []
@@ -52,11 +54,12 @@ def test_fifty_concurrent_revocations_block_all_fifty_tokens_and_lose_none(
             ledger=LedgerTable(aws_resource("dynamodb").Table(ledger_table.name)),
             client_factory=lambda: client,
             blocker=engine,
+            site_id=client.config.site_id,
             jobs=jobs,
             block_seconds=3600,
         )
         session = sessions[index]
-        message = watermark_found(5000 + index, session.revoke_token, session.forensic_mark)
+        message = watermark_found(detections[index], session.revoke_token, session.forensic_mark)
         start.wait()
         # As the queue does: a message whose handling failed (the lock contended past the engine's attempts) is
         # delivered again, up to maxReceiveCount times.

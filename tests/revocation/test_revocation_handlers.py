@@ -53,12 +53,13 @@ def test_watermark_notification_blocks_the_session_in_waf(
     local_doverunner: LocalDoveRunner,
     aws_client: Callable[..., Any],
     web_acl: WebAcl,
+    ended_detection: Callable[..., int],
 ) -> None:
     from revoker.handler import lambda_handler
 
     token = local_doverunner.emulator.sessions["0000000000000001"].revoke_token
 
-    response = lambda_handler(sqs_event(watermark_found(1001, token)), FakeContext())
+    response = lambda_handler(sqs_event(watermark_found(ended_detection(), token)), FakeContext())
 
     assert response == {"batchItemFailures": []}
     assert blocked(aws_client, web_acl) == {url_safe(token)}
@@ -74,8 +75,13 @@ def test_watermark_notification_blocks_the_session_in_waf(
             sns_notification({"detection_id": 1, "detection_status": "FD004", "watermark_token": "A" * 200_000}),
             "more than",
         ),
+        (
+            sns_notification({"detection_id": 1, "detection_status": "FD004", "watermark_token": "A" * 27 + "=\n"}),
+            "not base64",
+        ),
+        (sns_notification({"revoke_token": "segment-1", "site_id": "DEMO"}), "fewer than 16"),
     ],
-    ids=["not-json", "missing-field", "wrong-types", "huge-token"],
+    ids=["not-json", "missing-field", "wrong-types", "huge-token", "trailing-newline", "too-short"],
 )
 def test_invalid_notification_goes_to_the_dead_letter_queue_with_its_reason(
     lambda_env: LambdaEnvironment, aws_client: Callable[..., Any], web_acl: WebAcl, body: str, reason: str

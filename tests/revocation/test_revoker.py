@@ -32,12 +32,18 @@ class World:
     revoker: Callable[..., Revoker]
     local: LocalDoveRunner
     now: list[datetime]
+    ended: Callable[..., int]  # a detection that really ended (tests/revocation/conftest.py)
     # (job id, what the job said of the notification) for each wake asked for
     wakes: list[tuple[str, Any]] = field(default_factory=list)
 
 
 @pytest.fixture
-def world(aws_resource: Callable[..., Any], local_doverunner: LocalDoveRunner, client: DoveRunnerClient) -> World:
+def world(
+    aws_resource: Callable[..., Any],
+    local_doverunner: LocalDoveRunner,
+    client: DoveRunnerClient,
+    ended_detection: Callable[..., int],
+) -> World:
     dynamodb = aws_resource("dynamodb")
     name = unique_name("r")
     ledger = create_ledger_table(dynamodb, f"{name}-ledger")
@@ -59,11 +65,12 @@ def world(aws_resource: Callable[..., Any], local_doverunner: LocalDoveRunner, c
             blocker=blocker,
             jobs=jobs,
             block_seconds=block_seconds,
+            site_id=client.config.site_id,
             clock=lambda: now[0],
             waker=RecordingWaker(),
         )
 
-    return World(LedgerTable(ledger), jobs, blocker, make, local_doverunner, now, wakes)
+    return World(LedgerTable(ledger), jobs, blocker, make, local_doverunner, now, ended_detection, wakes)
 
 
 def token_of(local: LocalDoveRunner, mark: str = "0000000000000001") -> str:
@@ -80,23 +87,30 @@ def verifications(local: LocalDoveRunner) -> int:
 
 def test_verified_token_is_blocked_and_recorded_with_its_expiry(world: World) -> None:
     token = token_of(world.local)
+    detection = world.ended()
 
-    result = handle(world, watermark_found(1001, token))
+    result = handle(world, watermark_found(detection, token))
 
     entry = world.ledger.get(token)
     assert result.action == "blocked"
     assert world.blocker.blocked == {url_safe(token)}
     assert entry is not None
-    assert (entry["state"], entry["detection_ids"], entry["expires_at"]) == ("BLOCKED", [1001], "2026-11-24T13:00:00Z")
+    assert (entry["state"], entry["detection_ids"], entry["expires_at"]) == (
+        "BLOCKED",
+        [detection],
+        "2026-11-24T13:00:00Z",
+    )
     assert entry["verified_at"]
     assert entry["blocked_at"]
-    assert json.loads(entry["messages"][0]["message"])["Message"]
+    kept = json.loads(entry["messages"][0]["message"])
+    assert (kept["detection_id"], "UnsubscribeURL" in kept, "Message" in kept) == (detection, False, False)
 
 
 def test_same_message_three_times_blocks_once_and_succeeds(world: World) -> None:
     token = token_of(world.local)
+    detection = world.ended()
 
-    actions = [handle(world, watermark_found(1001, token)).action for _ in range(3)]
+    actions = [handle(world, watermark_found(detection, token)).action for _ in range(3)]
 
     assert actions == ["blocked", "already_blocked", "already_blocked"]
     assert [c for c in world.blocker.calls if c[0] == "block"] == [("block", [token])]
@@ -105,18 +119,19 @@ def test_same_message_three_times_blocks_once_and_succeeds(world: World) -> None
 
 def test_same_token_from_two_detections_is_blocked_once_and_names_both(world: World) -> None:
     token = token_of(world.local)
+    first, second = world.ended(), world.ended()
 
-    handle(world, watermark_found(1001, token))
-    handle(world, watermark_found(2002, token))
+    handle(world, watermark_found(first, token))
+    handle(world, watermark_found(second, token))
 
     entry = world.ledger.get(token)
     assert entry is not None
-    assert entry["detection_ids"] == [1001, 2002]
+    assert entry["detection_ids"] == [first, second]
     assert len(world.blocker.calls) == 1
 
 
 def test_token_that_fails_verification_is_recorded_not_blocked(world: World) -> None:
-    result = handle(world, watermark_found(1001, "bm90LWEtc2Vzc2lvbg=="))
+    result = handle(world, watermark_found(world.ended(), "bm90LWEtc2Vzc2lvbg=="))
 
     entry = world.ledger.get("bm90LWEtc2Vzc2lvbg==")
     assert result.action == "not_verified"
@@ -124,22 +139,57 @@ def test_token_that_fails_verification_is_recorded_not_blocked(world: World) -> 
     assert entry is not None
     assert entry["state"] == "NOT_VERIFIED"
     assert "is_valid=false" in entry["reason"]
+    assert entry["ttl_epoch"] > int(world.now[0].timestamp())
 
 
-def test_version_1_0_message_blocks_its_token(world: World) -> None:
+def test_version_1_0_message_blocks_its_token(world: World, client: DoveRunnerClient) -> None:
     token = token_of(world.local, "0000000000000002")
 
-    result = handle(world, json.dumps({"revoke_token": token, "site_id": "DEMO"}))
+    result = handle(world, json.dumps({"revoke_token": token, "site_id": client.config.site_id}))
 
     assert result.action == "blocked"
     assert world.blocker.blocked == {url_safe(token)}
+
+
+def test_version_1_0_message_of_another_site_blocks_nothing(world: World) -> None:
+    token = token_of(world.local, "0000000000000002")
+
+    result = handle(world, json.dumps({"revoke_token": token, "site_id": "ANOTHER-SITE"}))
+
+    entry = world.ledger.get(token)
+    assert entry is not None
+    assert (result.action, entry["state"], entry["refused_check"]) == ("refused", "REFUSED", "site")
+    assert (world.blocker.calls, verifications(world.local)) == ([], 0)
+
+
+def test_valid_token_under_a_detection_doverunner_does_not_know_blocks_nothing(world: World) -> None:
+    world.jobs.create({"job_id": "job-9", "bucket": "b", "key": "inbox/a.mp4"})
+    world.jobs.update("job-9", {"detection_id": 987654, "state": "COMPLETED"})
+    before = world.jobs.require("job-9")
+
+    result = handle(world, watermark_found(987654, token_of(world.local)))
+
+    entry = world.ledger.get(token_of(world.local))
+    assert entry is not None
+    assert (result.action, entry["state"], entry["refused_check"]) == ("refused", "REFUSED", "detection")
+    assert world.blocker.calls == []
+    assert world.jobs.require("job-9") == before
+    assert world.wakes == []
+
+
+def test_detection_whose_forensic_mark_differs_blocks_nothing(world: World) -> None:
+    detection = world.ended(mark="0000000000000002")
+
+    result = handle(world, watermark_found(detection, token_of(world.local), "0000000000000001"))
+
+    assert (result.action, world.blocker.calls) == ("refused", [])
 
 
 def test_no_room_left_is_recorded_and_blocks_nothing(world: World) -> None:
     world.blocker.capacity = 0
     token = token_of(world.local)
 
-    result = handle(world, watermark_found(1001, token))
+    result = handle(world, watermark_found(world.ended(), token))
 
     entry = world.ledger.get(token)
     assert result.action == "no_room"
@@ -148,15 +198,19 @@ def test_no_room_left_is_recorded_and_blocks_nothing(world: World) -> None:
     assert "no room" in entry["reason"]
 
 
-@pytest.mark.parametrize("status", ["FD006", "FD007"])
-def test_failure_notification_updates_the_job_and_blocks_nothing(world: World, status: str) -> None:
-    world.jobs.create({"job_id": "job-1", "bucket": "b", "key": "inbox/a.mp4"})
-    world.jobs.update("job-1", {"detection_id": 77})
-    message = json.dumps(
-        {"detection_id": 77, "detection_status": status, "error_code": "D2001", "error_message": "download failed"}
+def failure(detection_id: int, status: str) -> str:
+    return json.dumps(
+        {"detection_id": detection_id, "detection_status": status, "error_code": "D2001", "error_message": "failed"}
     )
 
-    result = handle(world, message)
+
+@pytest.mark.parametrize("status", ["FD006", "FD007"])
+def test_failure_notification_updates_the_job_and_blocks_nothing(world: World, status: str) -> None:
+    detection = world.ended(status)
+    world.jobs.create({"job_id": "job-1", "bucket": "b", "key": "inbox/a.mp4"})
+    world.jobs.update("job-1", {"detection_id": detection})
+
+    result = handle(world, failure(detection, status))
 
     job = world.jobs.require("job-1")
     assert (result.action, result.job_id) == ("recorded", "job-1")
@@ -164,12 +218,26 @@ def test_failure_notification_updates_the_job_and_blocks_nothing(world: World, s
     assert world.blocker.calls == []
 
 
+def test_forged_failure_for_a_detection_that_completed_changes_no_job(world: World) -> None:
+    detection = world.ended()
+    world.jobs.create({"job_id": "job-5", "bucket": "b", "key": "inbox/a.mp4"})
+    world.jobs.update("job-5", {"detection_id": detection, "state": "COMPLETED"})
+    before = world.jobs.require("job-5")
+
+    result = handle(world, failure(detection, "FD007"))
+
+    assert (result.action, result.job_id) == ("refused", None)
+    assert world.jobs.require("job-5") == before
+    assert world.wakes == []
+
+
 def test_block_of_a_tracked_detection_is_noted_on_its_job(world: World) -> None:
+    detection = world.ended()
     world.jobs.create({"job_id": "job-2", "bucket": "b", "key": "inbox/a.mp4"})
-    world.jobs.update("job-2", {"detection_id": 1001})
+    world.jobs.update("job-2", {"detection_id": detection})
     token = token_of(world.local)
 
-    handle(world, watermark_found(1001, token))
+    handle(world, watermark_found(detection, token))
 
     assert world.jobs.require("job-2")["revocation"]["state"] == "BLOCKED"
     entry = world.ledger.get(token)
@@ -178,26 +246,27 @@ def test_block_of_a_tracked_detection_is_noted_on_its_job(world: World) -> None:
 
 
 def test_notification_wakes_its_jobs_execution_once_it_is_recorded(world: World) -> None:
+    detection = world.ended()
     world.jobs.create({"job_id": "job-3", "bucket": "b", "key": "inbox/a.mp4"})
-    world.jobs.update("job-3", {"detection_id": 1001})
+    world.jobs.update("job-3", {"detection_id": detection})
 
-    handle(world, watermark_found(1001, token_of(world.local)))
+    handle(world, watermark_found(detection, token_of(world.local)))
 
     assert world.wakes == [("job-3", "BLOCKED")]
 
 
 def test_failure_notification_wakes_its_jobs_execution_too(world: World) -> None:
+    detection = world.ended("FD006")
     world.jobs.create({"job_id": "job-4", "bucket": "b", "key": "inbox/a.mp4"})
-    world.jobs.update("job-4", {"detection_id": 78})
-    message = json.dumps({"detection_id": 78, "detection_status": "FD006", "error_code": "D2001", "error_message": "x"})
+    world.jobs.update("job-4", {"detection_id": detection})
 
-    handle(world, message)
+    handle(world, failure(detection, "FD006"))
 
     assert world.wakes == [("job-4", "FD006")]
 
 
 def test_notification_about_a_detection_not_submitted_here_blocks_and_wakes_nothing(world: World) -> None:
-    result = handle(world, watermark_found(5555, token_of(world.local)))
+    result = handle(world, watermark_found(world.ended(), token_of(world.local)))
 
     assert (result.action, result.job_id) == ("blocked", None)
     assert world.wakes == []
@@ -205,9 +274,9 @@ def test_notification_about_a_detection_not_submitted_here_blocks_and_wakes_noth
 
 def test_expired_blocks_are_lifted_and_others_kept(world: World) -> None:
     first, second = token_of(world.local), token_of(world.local, "0000000000000002")
-    handle(world, watermark_found(1, first), block_seconds=60)
+    handle(world, watermark_found(world.ended(), first), block_seconds=60)
     world.now[0] += timedelta(seconds=30)
-    handle(world, watermark_found(2, second), block_seconds=60)
+    handle(world, watermark_found(world.ended(mark="0000000000000002"), second, "0000000000000002"), block_seconds=60)
     world.now[0] += timedelta(seconds=45)
 
     lifted = world.revoker(block_seconds=60).lift_expired()
@@ -221,9 +290,10 @@ def test_expired_blocks_are_lifted_and_others_kept(world: World) -> None:
 
 def test_block_that_never_expires_is_never_lifted(world: World) -> None:
     token = token_of(world.local)
-    handle(world, watermark_found(1, token), block_seconds=60)
+    detection = world.ended()
+    handle(world, watermark_found(detection, token), block_seconds=60)
     world.revoker().unblock([token])
-    handle(world, watermark_found(1, token), block_seconds=0)
+    handle(world, watermark_found(detection, token), block_seconds=0)
     world.now[0] += timedelta(days=3650)
 
     assert world.revoker(block_seconds=0).lift_expired() == []
@@ -232,11 +302,12 @@ def test_block_that_never_expires_is_never_lifted(world: World) -> None:
 
 def test_operator_can_block_and_unblock_by_hand(world: World) -> None:
     revoker = world.revoker()
+    token = "Zm9vYmFyLXNlc3Npb24+/=="
 
-    revoker.block_manually("Zm9vYmFy+/==", "seen on a pirate site")
-    revoker.unblock(["Zm9vYmFy+/=="])
+    revoker.block_manually(token, "seen on a pirate site")
+    revoker.unblock([token])
 
-    entry = world.ledger.get("Zm9vYmFy+/==")
+    entry = world.ledger.get(token)
     assert entry is not None
     assert entry["state"] == "LIFTED"
     assert world.blocker.blocked == set()

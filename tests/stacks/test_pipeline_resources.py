@@ -125,7 +125,7 @@ def test_no_pipeline_role_uses_a_managed_policy(template_json: dict[str, Any]) -
         assert "ManagedPolicyArns" not in template_json["Resources"][role]["Properties"]
 
 
-def test_submit_may_read_inbox_objects_write_only_reports_start_tracking_and_write_jobs(
+def test_submit_may_read_inbox_objects_read_and_write_only_reports_start_tracking_and_write_jobs(
     template_json: dict[str, Any],
 ) -> None:
     statements = role_statements(template_json, "submit")
@@ -141,10 +141,9 @@ def test_submit_may_read_inbox_objects_write_only_reports_start_tracking_and_wri
     (machine_id,) = resources(template_json, "AWS::StepFunctions::StateMachine")
     states = [s for s in statements if "states:SendTaskSuccess" in s["Action"]]
     assert [s["Resource"] for s in states] == [{"Ref": machine_id}]
-    (s3_read,) = [s for s in statements if "s3:GetObject" in s["Action"]]
-    (s3_write,) = [s for s in statements if s["Action"] == "s3:PutObject"]
-    assert s3_read["Resource"]["Fn::Join"][1][1] == "/inbox/*"
-    assert s3_write["Resource"]["Fn::Join"][1][1] == "/results/*"
+    s3 = {s["Resource"]["Fn::Join"][1][1]: actions_of([s]) for s in statements if "s3:GetObject" in s["Action"]}
+    # The videos are read; reports are read (the key's current one, before it is replaced) and written.
+    assert s3 == {"/inbox/*": {"s3:GetObject", "s3:GetObjectVersion"}, "/results/*": {"s3:GetObject", "s3:PutObject"}}
 
 
 def test_tracker_may_only_read_the_secret_and_update_jobs(template_json: dict[str, Any]) -> None:
@@ -157,10 +156,21 @@ def test_tracker_may_only_read_the_secret_and_update_jobs(template_json: dict[st
 def test_reporter_may_write_only_under_the_results_prefix_and_publish_results(template_json: dict[str, Any]) -> None:
     statements = role_statements(template_json, "reporter")
 
-    (s3_write,) = [s for s in statements if s["Action"] == "s3:PutObject"]
-    assert s3_write["Resource"]["Fn::Join"][1][1] == "/results/*"
+    s3 = [s for s in statements if any(a.startswith("s3:") for a in actions_of([s]))]
+    # It reads reports (the key's current one, before replacing it) and writes them, never touches the videos.
+    assert actions_of(s3) == {"s3:GetObject", "s3:PutObject"}
+    assert {s["Resource"]["Fn::Join"][1][1] for s in s3} == {"/results/*"}
     assert "sns:Publish" in actions_of(statements)
-    assert "s3:GetObject" not in actions_of(statements)
+
+
+def test_reporter_may_use_the_topic_key_only_through_sns(template_json: dict[str, Any]) -> None:
+    statements = role_statements(template_json, "reporter")
+
+    (kms,) = [s for s in statements if any(a.startswith("kms:") for a in actions_of([s]))]
+
+    assert actions_of([kms]) == {"kms:GenerateDataKey", "kms:Decrypt"}
+    via = kms["Condition"]["StringEquals"]["kms:ViaService"]["Fn::Join"][1]
+    assert (via[0], via[2]) == ("sns.", ".")
 
 
 # ---- tracking ---------------------------------------------------------------------------------------------------
@@ -280,7 +290,7 @@ def test_a_failing_report_step_gets_a_fallback_report_then_one_from_the_state_ma
     assert states["ComposeLastResortReport"]["Next"] == "WriteLastResortReport"
     write = states["WriteLastResortReport"]
     assert write["Resource"].endswith(":states:::aws-sdk:s3:putObject")
-    assert write["Parameters"]["Key.$"] == "States.Format('results/{}.json', $.failed_job.key)"
+    assert write["Parameters"]["Key.$"] == "$.failed_job.version_report_key"
     assert write["Next"] == "ReportFailed"
     assert states["ReportFailed"]["Type"] == "Fail"
 
@@ -330,8 +340,30 @@ def test_state_machine_is_traced_logged_and_has_a_backstop_timeout(template_json
     (machine,) = resources(template_json, "AWS::StepFunctions::StateMachine").values()
 
     assert machine["Properties"]["TracingConfiguration"] == {"Enabled": True}
-    assert machine["Properties"]["LoggingConfiguration"]["Level"] == "ALL"
     assert state_machine(template_json)["TimeoutSeconds"] == 604800 + 86400
+
+
+def test_state_machine_logs_errors_only_without_execution_data(template_json: dict[str, Any]) -> None:
+    # Inputs and outputs carry task tokens and job details: they stay out of CloudWatch Logs.
+    (machine,) = resources(template_json, "AWS::StepFunctions::StateMachine").values()
+
+    logging = machine["Properties"]["LoggingConfiguration"]
+    assert (logging["Level"], logging["IncludeExecutionData"]) == ("ERROR", False)
+
+
+def test_the_last_resort_report_goes_to_the_versions_own_address_never_the_current_one(
+    template_json: dict[str, Any],
+) -> None:
+    states = state_machine(template_json)["States"]
+
+    selected = states["RecordReportFailure"]["ResultSelector"]
+    composed = (
+        states["ComposeLastResortReport"]["Parameters"]["last_resort_report"]
+        if "last_resort_report" in states["ComposeLastResortReport"]["Parameters"]
+        else states["ComposeLastResortReport"]["Parameters"]
+    )
+    assert selected["version_report_key.$"] == "$.Attributes.version_report_key.S"
+    assert (composed["report_key.$"], composed["current"]) == ("$.failed_job.version_report_key", False)
 
 
 # ---- storage and secrets ----------------------------------------------------------------------------------------
@@ -367,7 +399,8 @@ def test_alarms_cover_dead_letter_queues_every_function_executions_and_web_acl_c
     template_json: dict[str, Any],
 ) -> None:
     alarms = resources(template_json, "AWS::CloudWatch::Alarm").values()
-    metrics = sorted(a["Properties"]["MetricName"] for a in alarms)
+    # Alarms on one metric each (an alarm on a metric-math expression has no MetricName).
+    metrics = sorted(a["Properties"]["MetricName"] for a in alarms if "MetricName" in a["Properties"])
 
     assert metrics == sorted(
         ["ApproximateNumberOfMessagesVisible"] * 2

@@ -18,10 +18,11 @@ from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from antipiracy.adapters.dynamodb import dynamo, plain
-from antipiracy.adapters.ledger_table import MAX_MESSAGES_KEPT
+from antipiracy.adapters.ledger_table import MAX_MESSAGES_KEPT, removals
 from antipiracy.adapters.messaging import MAX_REASON_CHARS
 from antipiracy.domain.jobs import FINAL_STATES, JobExists, JobState, StateConflict, now_iso
 from antipiracy.domain.notifications import StatusNotification
+from antipiracy.domain.reports import ReportConflict
 from antipiracy.domain.requests import S3ObjectRef
 from antipiracy.domain.revocations import NoRoom, RevocationState, epoch
 from antipiracy.domain.waf_rules import url_safe
@@ -149,8 +150,9 @@ class MemoryLedger:
 
     - record upserts: sets state, original_token (as given), updated_at and `fields`; adds the note's detection id
       and `job_id` to the sets detection_ids and job_ids (read back as sorted lists); sets forensic_mark when the
-      note has one; appends `message` (first 4096 characters) to messages; removes `remove`. It returns the item as
-      written, past MAX_MESSAGES_KEPT messages keeping the first and the latest ones.
+      note has one; appends `message` (first 4096 characters) to messages; removes `remove`, and ttl_epoch when the
+      state is BLOCKED. It returns the item as written, past MAX_MESSAGES_KEPT messages keeping the first and the
+      latest ones.
     - expired(now): the BLOCKED items whose expires_epoch is at or before `now`, earliest first (the by-state-expiry
       index; an item without expires_epoch is not in it). all(): every item, by updated_at.
     """
@@ -184,7 +186,7 @@ class MemoryLedger:
             item["job_ids"] = sorted({*item.get("job_ids", []), job_id})
         if message is not None:
             item["messages"] = [*item.get("messages", []), {"at": now_iso(), "message": message[:4096]}]
-        for name in remove:
+        for name in removals(state, fields, remove):
             item.pop(name, None)
         messages = item.get("messages") or []
         if len(messages) > MAX_MESSAGES_KEPT:
@@ -227,7 +229,9 @@ class MemoryObjects:
       them, ContentType) of the version asked for, or of the latest one; FileNotFoundError(key) when that version is
       gone, or when the latest is a delete marker.
     - open: the version's bytes as a stream; presigned_get: a URL naming bucket, key, version and lifetime (not a
-      real signature); put_json: the document as S3Objects serialises it, stored as a new object version too.
+      real signature); put_json: the document as S3Objects serialises it, stored as a new object version too; with
+      `if_match` (a quoted ETag) only over that latest version, with `if_absent` only where there is none, else
+      ReportConflict. get_json: the latest version's document and quoted ETag, None without one.
     """
 
     def __init__(self) -> None:
@@ -235,6 +239,8 @@ class MemoryObjects:
         self.documents: dict[tuple[str, str], Any] = {}
         self.opened: list[tuple[str, str, str | None]] = []
         self.presigned: list[tuple[str, str, str | None, int]] = []
+        # Runs once, just before the next conditional put is checked: another writer getting there in between.
+        self.before_conditional_put: Callable[[], object] | None = None
         self._counter = 0
 
     def add(
@@ -291,10 +297,40 @@ class MemoryObjects:
         version = f"versionId={version_id}&" if version_id else ""
         return f"https://{bucket}.s3.amazonaws.com/{quote(key)}?{version}X-Amz-Expires={seconds}&X-Amz-Signature=fake"
 
-    def put_json(self, bucket: str, key: str, document: Mapping[str, Any]) -> None:
+    def put_json(
+        self,
+        bucket: str,
+        key: str,
+        document: Mapping[str, Any],
+        *,
+        if_match: str | None = None,
+        if_absent: bool = False,
+    ) -> None:
+        if if_match is not None or if_absent:
+            if self.before_conditional_put is not None:
+                hook, self.before_conditional_put = self.before_conditional_put, None
+                hook()
+            latest = self._latest(bucket, key)
+            if if_match is not None and (latest is None or f'"{latest.etag}"' != if_match):
+                raise ReportConflict(f"{key}: If-Match {if_match}")
+            if if_match is None and latest is not None:
+                raise ReportConflict(f"{key}: If-None-Match *")
         body = json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
         self.documents[(bucket, key)] = json.loads(body)
         self.add(bucket, key, body, content_type="application/json; charset=utf-8")
+
+    def get_json(self, bucket: str, key: str) -> tuple[Any, str] | None:
+        latest = self._latest(bucket, key)
+        if latest is None:
+            return None
+        try:
+            return json.loads(latest.body), f'"{latest.etag}"'
+        except ValueError:
+            return None, f'"{latest.etag}"'
+
+    def _latest(self, bucket: str, key: str) -> StoredObject | None:
+        versions = self.versions.get((bucket, key), [])
+        return versions[-1] if versions else None
 
     def document(self, bucket: str, key: str) -> Any:
         """The last JSON document put at that key; KeyError if none was."""
@@ -423,11 +459,14 @@ class FakeDoveRunner:
         service: str | None = None,
         req_type: str = "file",
         file_path: str = "",
+        detection_id: int | None = None,
         **extra: str,
     ) -> int:
-        """A detection DoveRunner holds (extra: wm_key, wm_data, error_code, error_message); its id."""
-        detection_id = self._next_id
-        self._next_id += 1
+        """A detection DoveRunner holds (extra: wm_key, wm_data, error_code, error_message, site_id); its id (the
+        next free one unless given)."""
+        if detection_id is None:
+            detection_id = self._next_id
+            self._next_id += 1
         self.detections[detection_id] = {
             "detection_id": detection_id,
             "site_id": "DEMO",

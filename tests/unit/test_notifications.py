@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from antipiracy.domain.notifications import MAX_TOKEN_LENGTH, InvalidNotification, parse_message
+from antipiracy.domain.notifications import MAX_TOKEN_LENGTH, InvalidNotification, inner_message, parse_message
 
 
 def sns_envelope(message: Any) -> str:
@@ -27,12 +27,17 @@ def test_version_1_1_watermark_found_carries_the_token_to_block() -> None:
                 "detection_id": 12345,
                 "detection_status": "FD004",
                 "forensic_mark": "0000000000000001",
-                "watermark_token": "AB+/cd==",
+                "watermark_token": "AB+/cdEFGHIJKLMNOPQ==",
             }
         )
     )
 
-    assert (found.version, found.detection_id, found.watermark_token, found.revokes) == ("1.1", 12345, "AB+/cd==", True)
+    assert (found.version, found.detection_id, found.watermark_token, found.revokes) == (
+        "1.1",
+        12345,
+        "AB+/cdEFGHIJKLMNOPQ==",
+        True,
+    )
 
 
 @pytest.mark.parametrize("status", ["FD006", "FD007"])
@@ -45,13 +50,18 @@ def test_version_1_1_failure_carries_its_error_and_revokes_nothing(status: str) 
 
 
 def test_version_1_0_means_revoke_this_token_now() -> None:
-    found = parse_message(sns_envelope({"revoke_token": "ABCDEFG", "site_id": "DEMO"}))
+    found = parse_message(sns_envelope({"revoke_token": "ABCDEFGHIJKLMNOPQRSTUVW", "site_id": "DEMO"}))
 
-    assert (found.version, found.watermark_token, found.site_id, found.revokes) == ("1.0", "ABCDEFG", "DEMO", True)
+    assert (found.version, found.watermark_token, found.site_id, found.revokes) == (
+        "1.0",
+        "ABCDEFGHIJKLMNOPQRSTUVW",
+        "DEMO",
+        True,
+    )
 
 
 def test_raw_message_delivery_is_understood_too() -> None:
-    assert parse_message(json.dumps({"revoke_token": "ABCDEFG", "site_id": "DEMO"})).revokes
+    assert parse_message(json.dumps({"revoke_token": "ABCDEFGHIJKLMNOPQRSTUVW", "site_id": "DEMO"})).revokes
 
 
 def test_completed_without_a_token_revokes_nothing() -> None:
@@ -103,3 +113,21 @@ def test_any_text_is_either_understood_or_refused_as_invalid(text: str) -> None:
     # No other exception may escape: the handler turns InvalidNotification into a dead-lettered failure.
     with contextlib.suppress(InvalidNotification):
         parse_message(text)
+
+
+def test_inner_message_is_the_notification_without_the_sns_envelope() -> None:
+    notification = json.dumps({"detection_id": 1, "detection_status": "FD006", "error_code": "D2001"})
+    envelope = json.dumps(
+        {
+            "Type": "Notification",
+            "Message": notification,
+            "Signature": "c2ln",
+            "SigningCertURL": "https://sns.example/cert.pem",
+            "UnsubscribeURL": "https://sns.example/?Action=Unsubscribe",
+        }
+    )
+
+    assert inner_message(envelope) == notification
+    assert inner_message(notification) == notification
+    assert inner_message("not json") == "not json"
+    assert len(inner_message(sns_envelope({"detection_id": 1, "error_message": "x" * 9000}))) == 4096

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from revoke_tokens import URL_SAFE_ALPHABET, revoke_token
 
+from antipiracy.domain.tokens import MIN_TOKEN_LENGTH
 from antipiracy.domain.waf_rules import TIER_CONTAINS, InvalidToken, WafTarget, plan, tokens_per_wcu_budget, url_safe
 from doverunner_local.waf_evaluator import matches
 
@@ -25,7 +26,7 @@ def test_a_token_that_is_not_base64_is_refused() -> None:
 
 
 def test_url_safe_form_is_what_the_cdn_embedder_puts_in_the_path() -> None:
-    assert url_safe("ab+/cd==") == "ab-_cd"
+    assert url_safe("ab+/cdEFGHIJKLMNOP==") == "ab-_cdEFGHIJKLMNOP"
 
 
 # -- capacity --------------------------------------------------------------------------------------------------
@@ -62,7 +63,7 @@ def test_the_plan_is_deterministic_whatever_the_order_or_form_of_the_tokens() ->
 def test_a_token_too_long_for_a_regex_gets_a_contains_statement() -> None:
     target = WafTarget(web_acl_name="acl", web_acl_id="id")
     long_token = "L" * 195
-    layout = plan([long_token, "short"], target)
+    layout = plan([long_token, "short-but-a-token"], target)
     assert layout.by_tier[TIER_CONTAINS].tokens == 1
     assert layout.wcu == 3 + 10
     rules = [r.to_waf(i) for i, r in enumerate(layout.rules)]
@@ -75,8 +76,10 @@ def test_a_token_too_long_for_a_regex_gets_a_contains_statement() -> None:
 # -- the URI property -------------------------------------------------------------------------------------------
 
 # Small quotas, so that small token sets already spread over several statements, rules and both tiers.
-SMALL = WafTarget(web_acl_name="acl", web_acl_id="id", max_pattern_length=40, max_alternatives=3, statements_per_rule=2)
-_token = st.text(alphabet=URL_SAFE_ALPHABET, min_size=1, max_size=36)
+# Tokens of 16 (the grammar's floor) to 56 characters: up to 3 per statement, and the longest ones (52 and more) in
+# the CONTAINS tier.
+SMALL = WafTarget(web_acl_name="acl", web_acl_id="id", max_pattern_length=58, max_alternatives=3, statements_per_rule=2)
+_token = st.text(alphabet=URL_SAFE_ALPHABET, min_size=MIN_TOKEN_LENGTH, max_size=56)
 _segment = st.text(alphabet=URL_SAFE_ALPHABET + ".%", max_size=10)
 
 

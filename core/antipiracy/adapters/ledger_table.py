@@ -9,15 +9,24 @@ from boto3.dynamodb.conditions import Key
 
 from antipiracy.adapters.dynamodb import plain, query_all
 from antipiracy.domain.jobs import now_iso
-from antipiracy.domain.notifications import StatusNotification
+from antipiracy.domain.notifications import MAX_STORED_MESSAGE, StatusNotification
 from antipiracy.domain.revocations import RevocationState, epoch
 from antipiracy.domain.waf_rules import url_safe
 
 MAX_MESSAGES_KEPT = 10
+TTL_ATTRIBUTE = "ttl_epoch"  # the table's TimeToLiveSpecification attribute: epoch seconds when DynamoDB deletes it
+
+
+def removals(state: RevocationState, fields: dict[str, Any] | None, remove: tuple[str, ...]) -> tuple[str, ...]:
+    """What a record removes: `remove`, and the expiry of a refusal once the token is BLOCKED (deduplicated, never
+    an attribute the record sets)."""
+    wanted = (*remove, TTL_ATTRIBUTE) if state is RevocationState.BLOCKED else remove
+    return tuple(name for name in dict.fromkeys(wanted) if name not in (fields or {}))
 
 
 class LedgerTable:
-    """The revocation ledger table: key `token` (URL-safe), index `by-state-expiry` (state, expires_epoch)."""
+    """The revocation ledger table: key `token` (URL-safe), index `by-state-expiry` (state, expires_epoch), TTL on
+    `ttl_epoch` (NOT_VERIFIED and REFUSED items; a BLOCKED record removes it)."""
 
     EXPIRY_INDEX = "by-state-expiry"
 
@@ -39,7 +48,9 @@ class LedgerTable:
         fields: dict[str, Any] | None = None,
         remove: tuple[str, ...] = (),
     ) -> dict[str, Any]:
-        """Sets the token's state and fields (removing `remove`), and adds the detection and message behind it."""
+        """Sets the token's state and fields (removing `remove`, and ttl_epoch when BLOCKED), and adds the detection
+        and message behind it (the message cut to MAX_STORED_MESSAGE characters)."""
+        remove = removals(state, fields, remove)
         values: dict[str, Any] = {
             "state": state.value,
             "original_token": token,
@@ -64,7 +75,7 @@ class LedgerTable:
             adds.append("#j :j")
         if message is not None:
             names["#msgs"] = "messages"
-            attrs[":msg"] = [{"at": now_iso(), "message": message[:4096]}]
+            attrs[":msg"] = [{"at": now_iso(), "message": message[:MAX_STORED_MESSAGE]}]
             attrs[":none"] = []
             sets.append("#msgs = list_append(if_not_exists(#msgs, :none), :msg)")
         expression = "SET " + ", ".join(sets) + (" ADD " + ", ".join(adds) if adds else "")

@@ -9,8 +9,10 @@ from typing import IO, Any, cast
 from botocore.exceptions import ClientError
 
 from antipiracy.adapters.aws_errors import error_code
+from antipiracy.domain.reports import ReportConflict
 
 MISSING = frozenset({"404", "NoSuchKey", "NoSuchVersion"})
+CONFLICTS = frozenset({"412", "PreconditionFailed", "409", "ConditionalRequestConflict"})
 
 
 def _version(version_id: str | None) -> dict[str, str]:
@@ -41,10 +43,43 @@ class S3Objects:
             )
         )
 
-    def put_json(self, bucket: str, key: str, document: Mapping[str, Any]) -> None:
-        self._s3.put_object(
-            Bucket=bucket,
-            Key=key,
-            Body=json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8"),
-            ContentType="application/json; charset=utf-8",
-        )
+    def put_json(
+        self,
+        bucket: str,
+        key: str,
+        document: Mapping[str, Any],
+        *,
+        if_match: str | None = None,
+        if_absent: bool = False,
+    ) -> None:
+        conditions: dict[str, str] = {}
+        if if_match is not None:
+            conditions["IfMatch"] = if_match
+        elif if_absent:
+            conditions["IfNoneMatch"] = "*"
+        try:
+            self._s3.put_object(
+                Bucket=bucket,
+                Key=key,
+                Body=json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8"),
+                ContentType="application/json; charset=utf-8",
+                **conditions,
+            )
+        except ClientError as exc:
+            # 412: the object changed (or appeared); 409: a concurrent conditional write; 404: it was deleted.
+            if conditions and error_code(exc) in CONFLICTS | MISSING:
+                raise ReportConflict(f"{key}: {error_code(exc)}") from None
+            raise
+
+    def get_json(self, bucket: str, key: str) -> tuple[Any, str] | None:
+        try:
+            answer = self._s3.get_object(Bucket=bucket, Key=key)
+        except ClientError as exc:
+            if error_code(exc) in MISSING:
+                return None
+            raise
+        etag = str(answer["ETag"])
+        try:
+            return json.loads(answer["Body"].read()), etag
+        except ValueError:
+            return None, etag

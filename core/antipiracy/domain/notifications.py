@@ -9,13 +9,15 @@ message delivery. Anything else is refused with the reason, so it ends in the de
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from typing import Any
 
-MAX_TOKEN_LENGTH = 512  # a revoke token is a short base64 string; anything longer is not one
+from antipiracy.domain.tokens import MAX_TOKEN_LENGTH as MAX_TOKEN_LENGTH
+from antipiracy.domain.tokens import MIN_TOKEN_LENGTH as MIN_TOKEN_LENGTH
+from antipiracy.domain.tokens import token_problem
+
 MAX_TEXT_LENGTH = 2048
-_TOKEN = re.compile(r"^[A-Za-z0-9+/=_-]+$")
+MAX_STORED_MESSAGE = 4096  # characters of a notification the ledger keeps
 _STATUSES = frozenset({"FD004", "FD006", "FD007"})
 
 
@@ -43,7 +45,7 @@ class StatusNotification:
 def parse_message(body: Any) -> StatusNotification:
     """The notification in an SQS message body (SNS envelope or raw)."""
     document = _json(body, "the message")
-    if isinstance(document, dict) and document.get("Type") == "Notification" and "Message" in document:
+    if _is_envelope(document):
         document = _json(document["Message"], "the SNS notification's Message")
     if not isinstance(document, dict):
         raise InvalidNotification("the notification is not a JSON object")
@@ -54,6 +56,25 @@ def parse_message(body: Any) -> StatusNotification:
     raise InvalidNotification(
         "neither a 1.1 notification (detection_id, detection_status) nor a 1.0 one (revoke_token, site_id)"
     )
+
+
+def inner_message(body: str) -> str:
+    """What is worth keeping of an SQS message body: the SNS envelope's "Message" (the notification DoveRunner
+    published), or the body itself (raw message delivery, or not an envelope), cut to MAX_STORED_MESSAGE characters.
+    The envelope's UnsubscribeURL, Signature and SigningCertURL are never kept."""
+    try:
+        document = json.loads(body)
+    except (TypeError, ValueError):
+        return body[:MAX_STORED_MESSAGE]
+    if _is_envelope(document):
+        inner = document["Message"]
+        text = inner if isinstance(inner, str) else json.dumps(inner)
+        return text[:MAX_STORED_MESSAGE]
+    return body[:MAX_STORED_MESSAGE]
+
+
+def _is_envelope(document: Any) -> bool:
+    return isinstance(document, dict) and document.get("Type") == "Notification" and "Message" in document
 
 
 def _json(value: Any, what: str) -> Any:
@@ -68,12 +89,11 @@ def _json(value: Any, what: str) -> Any:
 
 
 def _token(value: Any, name: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise InvalidNotification(f"{name} must be a non-empty string")
-    if len(value) > MAX_TOKEN_LENGTH:
-        raise InvalidNotification(f"{name} is {len(value)} characters long, more than {MAX_TOKEN_LENGTH}")
-    if not _TOKEN.match(value):
-        raise InvalidNotification(f"{name} is not base64 text")
+    """The token, if it is one by the grammar the WAF rules share (domain/tokens.py)."""
+    problem = token_problem(value)
+    if problem is not None:
+        raise InvalidNotification(f"{name} {problem}")
+    assert isinstance(value, str)
     return value
 
 

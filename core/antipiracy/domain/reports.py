@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from antipiracy.domain.jobs import JobState, now_iso
+from antipiracy.domain.keys import REPORT_SUFFIX, VERSION_NAME_MAX, VERSIONS_SUFFIX, key_problem
 from doverunner import describe_error
 
 REPORT_VERSION = "1"
@@ -21,6 +22,7 @@ FALLBACK_FIELDS = (
     "size",
     "etag",
     "sha256",
+    "sequencer",
     "title",
     "dr_title",
     "service",
@@ -31,9 +33,57 @@ FALLBACK_FIELDS = (
 )
 
 
+# An S3 version id as it may stand in a key: plain characters, not "null" (the version of an unversioned write).
+_PLAIN_VERSION = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
+
+
+class ReportConflict(Exception):
+    """A conditional write of a key's current report found the report changed since it was read."""
+
+
 def report_key(results_prefix: str, key: str) -> str:
-    """results/<input key>.json, so the report sits next to what it is about."""
-    return f"{results_prefix}{key}.json"
+    """results/<input key>.json: the key's current report, the newest version's, next to what it is about."""
+    return f"{results_prefix}{key}{REPORT_SUFFIX}"
+
+
+def version_name(job: dict[str, Any]) -> str:
+    """The object version's name in its report key: the S3 version id, or the job id when there is none (an
+    unversioned bucket) or it is no plain short name."""
+    version = str(job.get("version_id") or "")
+    if version != "null" and len(version) <= VERSION_NAME_MAX and _PLAIN_VERSION.fullmatch(version):
+        return version
+    return str(job["job_id"])
+
+
+def version_report_key(results_prefix: str, key: str, name: str) -> str:
+    """results/<input key>.versions/<version name>.json: one object version's report, kept for good."""
+    return f"{results_prefix}{key}{VERSIONS_SUFFIX}{name}{REPORT_SUFFIX}"
+
+
+def rejected_report_key(results_prefix: str, job_id: str) -> str:
+    """Where the report of a job whose key cannot name a report goes (domain/keys.py)."""
+    return f"{results_prefix}rejected/{job_id}{REPORT_SUFFIX}"
+
+
+def own_report_key(results_prefix: str, job: dict[str, Any]) -> str:
+    """The job's own report: its version's address, or the rejected one when its key cannot name a report."""
+    if key_problem(job["key"], results_prefix):
+        return rejected_report_key(results_prefix, job["job_id"])
+    return version_report_key(results_prefix, job["key"], version_name(job))
+
+
+def newer_or_same(sequencer: str, other: str) -> bool:
+    """Whether the S3 event `sequencer` comes at or after `other` on the same key: hex strings, compared after
+    left-padding to equal length (S3's rule). An empty sequencer (none recorded) comes first."""
+    width = max(len(sequencer), len(other))
+    return sequencer.upper().rjust(width, "0") >= other.upper().rjust(width, "0")
+
+
+def sequencer_of(report: Any) -> str:
+    """The sequencer a stored report names (empty for a report without one)."""
+    if not isinstance(report, dict) or not isinstance(report.get("input"), dict):
+        return ""
+    return str(report["input"].get("sequencer") or "")
 
 
 def build_report(job: dict[str, Any], state: JobState, reason: str = "") -> dict[str, Any]:
@@ -51,6 +101,7 @@ def build_report(job: dict[str, Any], state: JobState, reason: str = "") -> dict
             "size": job.get("size"),
             "etag": job.get("etag"),
             "sha256": job.get("sha256"),
+            "sequencer": job.get("sequencer"),
         },
         "service": job.get("service"),
         "method": job.get("method"),
@@ -115,6 +166,7 @@ def result_message(job: dict[str, Any], state: JobState, report: dict[str, Any])
         "forensic_mark": report["forensic_mark"],
         "error_code": (report["error"] or {}).get("error_code"),
         "report": {"bucket": job["bucket"], "key": key},
+        "current_report": {"bucket": job["bucket"], "key": report.get("current_report_key")},
     }
 
 

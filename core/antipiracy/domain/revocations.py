@@ -11,6 +11,7 @@ from typing import Any
 class RevocationState(StrEnum):
     BLOCKED = "BLOCKED"
     NOT_VERIFIED = "NOT_VERIFIED"
+    REFUSED = "REFUSED"  # the notification failed a check of its evidence (site, detection, mark, status)
     CAPACITY_EXCEEDED = "CAPACITY_EXCEEDED"
     LIFTED = "LIFTED"
 
@@ -21,7 +22,7 @@ class NoRoom(Exception):
 
 @dataclass(frozen=True)
 class RevocationResult:
-    action: str  # blocked, already_blocked, not_verified, no_room, recorded, nothing_to_block
+    action: str  # blocked, already_blocked, not_verified, refused, no_room, recorded, nothing_to_block
     token: str | None = None
     detection_id: int | None = None
     job_id: str | None = None

@@ -48,6 +48,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from antipiracy.domain.revocations import NoRoom
+from antipiracy.domain.tokens import MAX_SEARCH_STRING, InvalidTokenText, to_url_safe
 
 # WCU of the statements this module writes or prices (AWS WAF developer guide).
 REGEX_MATCH_WCU = 3
@@ -63,12 +64,11 @@ SIMPLE_STATEMENT_WCU = {
     "SqliMatchStatement": 20,
     "XssMatchStatement": 40,
 }
-MAX_SEARCH_STRING = 200  # bytes of a ByteMatch SearchString
+# MAX_SEARCH_STRING (200 bytes of a ByteMatch SearchString) is in domain/tokens.py: it bounds a token's length.
 
 TIER_REGEX = "regex"
 TIER_CONTAINS = "contains"
 
-_URL_SAFE = re.compile(r"[A-Za-z0-9_-]+")
 _PATTERN_HEAD = "/(?:"
 _PATTERN_TAIL = ")\\."
 _PATTERN_OVERHEAD = len(_PATTERN_HEAD) + len(_PATTERN_TAIL)
@@ -81,7 +81,7 @@ class WafBlockError(Exception):
 
 
 class InvalidToken(WafBlockError, ValueError):
-    """Not a revoke token the engine can block (empty, not base64, or too long for any match statement)."""
+    """Not a revoke token the engine can block (breaks the grammar of domain/tokens.py)."""
 
 
 class CapacityExceeded(WafBlockError, NoRoom):
@@ -114,12 +114,13 @@ class UnreadableRule(WafBlockError):
 def url_safe(token: str) -> str:
     """The form the CDN embedder puts in the URL path: no '=' padding, '+' -> '-', '/' -> '_'.
 
-    Idempotent (a URL-safe token comes back unchanged); raises InvalidToken for anything else than base64.
+    Idempotent (a URL-safe token comes back unchanged); raises InvalidToken for anything that breaks the token
+    grammar (domain/tokens.py: one base64 alphabet, at most two trailing '=', 16 to 198 characters).
     """
-    converted = token.rstrip("=").replace("+", "-").replace("/", "_")
-    if not _URL_SAFE.fullmatch(converted):
-        raise InvalidToken(f"not a base64 revoke token: {token!r}")
-    return converted
+    try:
+        return to_url_safe(token)
+    except InvalidTokenText as exc:
+        raise InvalidToken(f"not a base64 revoke token ({exc}): {token[:40]!r}") from None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,38 +1,86 @@
-"""The end of a job: a JSON report next to the input, the job's final state, and an event for other systems."""
+"""The end of a job: JSON reports next to the input (its version's, and the key's current one), the job's final
+state, and an event for other systems."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from antipiracy.domain.jobs import FINAL_STATES, UNFINISHED_STATES, JobState, StateConflict
+from antipiracy.domain.keys import key_problem
 from antipiracy.domain.reports import (
     FALLBACK_FIELDS,
+    ReportConflict,
     build_report,
+    newer_or_same,
+    own_report_key,
     pipeline_error,
     report_key,
     result_attributes,
     result_message,
+    sequencer_of,
 )
 from antipiracy.observability import logger, metrics
 from antipiracy.ports import Jobs, Objects, ResultsTopic
 
 
 class Reports:
-    """Reports in the input's bucket, at results/<input key>.json."""
+    """Reports in the input's bucket, one per object version and the key's current one:
+
+    - results/<key>.versions/<version name>.json: each object version's own report (domain/reports.version_name),
+      written every time; `report_key` names it.
+    - results/<key>.json: the newest version's report. "Newest" is the S3 event's `sequencer` recorded on the job
+      (ordered per key); a job replaces the current report only when its sequencer is the same or later, by a
+      conditional write (If-Match the ETag read, If-None-Match when there is none), read and written again when
+      another writer got there in between: an older job finishing (or rewritten) late never replaces a newer one's.
+    - a key that cannot name a report (domain/keys.py): results/rejected/<job id>.json only.
+    """
+
+    CURRENT_WRITE_ATTEMPTS = 10
 
     def __init__(self, objects: Objects, results_prefix: str) -> None:
         self._objects = objects
         self._results_prefix = results_prefix
 
     def write(self, job: dict[str, Any], state: JobState, reason: str = "") -> dict[str, Any]:
-        """Writes the job's report; the report."""
+        """Writes the job's report, and the key's current report when the job's version is the newest; the report
+        (`report_key` its own address, `current` whether it is the key's current one as written)."""
         report = build_report(job, state, reason)
-        report["report_key"] = report_key(self._results_prefix, job["key"])
-        self._objects.put_json(job["bucket"], report["report_key"], report)
+        bucket, key = job["bucket"], job["key"]
+        report["report_key"] = own_report_key(self._results_prefix, job)
+        if key_problem(key, self._results_prefix):
+            report.update(current_report_key=None, current=False)
+        else:
+            report.update(current_report_key=report_key(self._results_prefix, key), current=True)
+            report["current"] = self._write_current(bucket, report)
+        self._objects.put_json(bucket, report["report_key"], report)
         return report
 
+    def _write_current(self, bucket: str, report: dict[str, Any]) -> bool:
+        """Puts the report at the key's current address unless a newer version's is there; whether it did."""
+        key = report["current_report_key"]
+        ours = sequencer_of(report)
+        for _ in range(self.CURRENT_WRITE_ATTEMPTS):
+            found = self._objects.get_json(bucket, key)
+            if found is not None and not newer_or_same(ours, sequencer_of(found[0])):
+                logger.info(
+                    "a newer version's report is the current one: only this version's report written",
+                    extra={"current_job_id": (found[0] or {}).get("job_id") if isinstance(found[0], dict) else None},
+                )
+                return False
+            try:
+                if found is None:
+                    self._objects.put_json(bucket, key, report, if_absent=True)
+                else:
+                    self._objects.put_json(bucket, key, report, if_match=found[1])
+            except ReportConflict:
+                metrics.add_metric(name="CurrentReportConflicts", unit="Count", value=1)
+                continue
+            return True
+        raise ReportConflict(f"{key}: still changing after {self.CURRENT_WRITE_ATTEMPTS} attempts")
+
     def rewrite(self, job: dict[str, Any]) -> dict[str, Any]:
-        """Writes a finished job's report again (a notification added to it)."""
+        """Writes a finished job's report again (a notification added to it); the key's current report only if it
+        is still this job's version's (or an older one's)."""
         return self.write(job, JobState(job["state"]), str(job.get("reason") or ""))
 
 

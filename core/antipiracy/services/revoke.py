@@ -1,8 +1,16 @@
 """Acting on DoveRunner's notifications: verify the leaking session's token, block it at the CDN, keep a ledger.
 
+A notification is acted on only with evidence (docs/revocation.md): a 1.0 message's site_id must be the stack's
+site; a 1.1 message's detection must be confirmed by DoveRunner's detail API (this site, the status it claims, and
+for FD004 its forensic mark as the detection's wm_key); a token is blocked only once DoveRunner verifies it.
+Only a confirmed notification changes its detection's job (FD006/FD007 notes, the revocation, the report).
+
 The ledger (DynamoDB, one item per token in URL-safe form) says for every token what happened and why:
 BLOCKED (with when it expires), NOT_VERIFIED (DoveRunner did not confirm the token: nothing blocked),
+REFUSED (the notification failed a check, named in `refused_check` and `reason`: nothing blocked),
 CAPACITY_EXCEEDED (the web ACL had no room: nothing blocked, an alarm fires), LIFTED (expired or unblocked).
+NOT_VERIFIED and REFUSED items carry `ttl_epoch` (REFUSAL_TTL_SECONDS after the refusal), so DynamoDB's TTL deletes
+them; a later BLOCKED record removes it. The ledger keeps the notification itself, never the SNS envelope.
 Blocking is idempotent: the same token from a repeated message or from a second detection is blocked once, and
 the ledger item gathers every detection that named it.
 """
@@ -10,16 +18,37 @@ the ledger item gathers every detection that named it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from antipiracy.domain.jobs import now_iso
-from antipiracy.domain.notifications import StatusNotification
+from antipiracy.domain.notifications import StatusNotification, inner_message
 from antipiracy.domain.revocations import NoRoom, RevocationResult, RevocationState, epoch
 from antipiracy.domain.waf_rules import url_safe
 from antipiracy.observability import logger, metrics
 from antipiracy.ports import Blocker, DetectionApi, Jobs, JobWaker, Ledger, ReportRewriter
-from doverunner import describe_error
+from doverunner import DoveRunnerApiError, describe_error
+
+REFUSAL_TTL_SECONDS = 30 * 24 * 3600  # a refused or unverified ledger item is deleted by DynamoDB's TTL after this
+TTL_ATTRIBUTE = "ttl_epoch"  # the ledger table's TimeToLiveSpecification attribute (set by the stack)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A check a notification failed: `check` names it (site, version, detection, status, forensic_mark)."""
+
+    check: str
+    reason: str
+
+
+# The detail statuses that confirm a notification's status. A failure is notified as FD006 or FD007, and the guide's
+# detail API knows FD006 only: either confirms either. A completed detection confirms only FD004.
+_CONFIRMING_STATUSES = {
+    "FD004": frozenset({"FD004"}),
+    "FD006": frozenset({"FD006", "FD007"}),
+    "FD007": frozenset({"FD006", "FD007"}),
+}
 
 
 class Revoker:
@@ -30,16 +59,20 @@ class Revoker:
         client_factory: Callable[[], DetectionApi],
         blocker: Blocker,
         block_seconds: int,
+        site_id: str | None = None,
         jobs: Jobs | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         reports: ReportRewriter | None = None,
         waker: JobWaker | None = None,
     ) -> None:
-        """`jobs`: the jobs a notification's detection may belong to (None: an operator's tool, no jobs);
-        `reports`: rewrites a finished job's report with its revocation; `waker`: wakes the job's execution."""
+        """`site_id`: the stack's DoveRunner site, the only one whose notifications are acted on (None: an
+        operator's tool, which handles no notification); `jobs`: the jobs a notification's detection may belong to
+        (None: no jobs); `reports`: rewrites a finished job's report with its revocation; `waker`: wakes the job's
+        execution."""
         self._ledger = ledger
         self._client_factory = client_factory
         self._blocker = blocker
+        self._site_id = site_id
         self._jobs = jobs
         self._block_seconds = block_seconds
         self._clock = clock
@@ -47,18 +80,18 @@ class Revoker:
         self._waker = waker
 
     def handle(self, note: StatusNotification, message: str) -> RevocationResult:
-        result = self._handle(note, message)
+        """Acts on a notification once its evidence holds; `message` is the SQS body (only the notification inside
+        it is kept)."""
+        result = self._handle(note, inner_message(message))
         if result.job_id and self._waker is not None:
             # After the record, so that the Check it brings forward reports the revocation too.
             self._waker.wake(result.job_id)
         return result
 
     def _handle(self, note: StatusNotification, message: str) -> RevocationResult:
-        job = (
-            self._jobs.find_by_detection(note.detection_id)
-            if self._jobs is not None and note.detection_id is not None
-            else None
-        )
+        refusal, job = self._evidence(note)
+        if refusal is not None:
+            return self._refuse(note, message, refusal)
         job_id = job["job_id"] if job else None
         if note.detection_status in ("FD006", "FD007"):
             if job_id and self._jobs is not None:
@@ -78,7 +111,9 @@ class Revoker:
         token = note.watermark_token
         existing = self._ledger.get(token)
         if existing and existing.get("state") == RevocationState.BLOCKED.value:
-            self._ledger.record(token, RevocationState.BLOCKED, note=note, message=message, job_id=job_id)
+            self._ledger.record(
+                token, RevocationState.BLOCKED, note=note, message=message, job_id=job_id, remove=(TTL_ATTRIBUTE,)
+            )
             self._note_on_job(job_id, token, RevocationState.BLOCKED)
             metrics.add_metric(name="RevocationsRepeated", unit="Count", value=1)
             return RevocationResult("already_blocked", url_safe(token), note.detection_id, job_id)
@@ -94,6 +129,8 @@ class Revoker:
                 fields={
                     "verified_at": verified_at,
                     "reason": "DoveRunner's token verification answered is_valid=false",
+                    "refused_check": "token",
+                    TTL_ATTRIBUTE: self._ttl(),
                 },
             )
             self._note_on_job(job_id, token, RevocationState.NOT_VERIFIED)
@@ -110,6 +147,7 @@ class Revoker:
                 message=message,
                 job_id=job_id,
                 fields={"verified_at": verified_at, "reason": str(exc)},
+                remove=(TTL_ATTRIBUTE, "refused_check"),
             )
             self._note_on_job(job_id, token, RevocationState.CAPACITY_EXCEEDED)
             metrics.add_metric(name="RevocationsRefusedForCapacity", unit="Count", value=1)
@@ -118,12 +156,90 @@ class Revoker:
         fields, remove = self._expiry()
         fields.update(verified_at=verified_at, blocked_at=now_iso(), reason="")
         self._ledger.record(
-            token, RevocationState.BLOCKED, note=note, message=message, job_id=job_id, fields=fields, remove=remove
+            token,
+            RevocationState.BLOCKED,
+            note=note,
+            message=message,
+            job_id=job_id,
+            fields=fields,
+            remove=(*remove, TTL_ATTRIBUTE, "refused_check"),
         )
         self._note_on_job(job_id, token, RevocationState.BLOCKED)
         metrics.add_metric(name="SessionsBlocked", unit="Count", value=1)
         logger.info("session blocked", extra={"detection_id": note.detection_id, "job_id": job_id})
         return RevocationResult("blocked", url_safe(token), note.detection_id, job_id)
+
+    # ---- the evidence behind a notification ----------------------------------------------------------------------
+
+    def _evidence(self, note: StatusNotification) -> tuple[Refusal | None, dict[str, Any] | None]:
+        """The failed check, if any, and the job of the notification's detection (only once it is confirmed).
+
+        1.0: its site_id must be this stack's site (its token is then verified like any other). 1.1: DoveRunner's
+        detail API, called with this site's credentials, must know the detection, on this site, with the status the
+        message claims, and for FD004 with the message's forensic mark as its wm_key.
+        """
+        if self._site_id is None:
+            return Refusal("site", "this revoker knows no DoveRunner site: it acts on no notification"), None
+        if note.version == "1.0":
+            if note.site_id != self._site_id:
+                return Refusal("site", f"site_id {note.site_id!r} is not this stack's site {self._site_id!r}"), None
+            return None, None
+        if note.detection_id is None:
+            return Refusal("detection", "the notification names no detection"), None
+        job = self._jobs.find_by_detection(note.detection_id) if self._jobs is not None else None
+        service = str(job["service"]) if job and job.get("service") else None
+        try:
+            detection = self._client_factory().detail(note.detection_id, service=service)
+        except DoveRunnerApiError as exc:
+            if exc.retryable:
+                raise  # DoveRunner's passing trouble: the queue delivers the message again
+            return Refusal(
+                "detection",
+                f"DoveRunner's detail API does not confirm detection {note.detection_id}: {exc.code} {exc.description}",
+            ), None
+        if detection.site_id and detection.site_id != self._site_id:
+            return Refusal(
+                "site", f"detection {note.detection_id} is of site {detection.site_id!r}, not {self._site_id!r}"
+            ), None
+        if detection.detect_status not in _CONFIRMING_STATUSES[note.detection_status]:
+            return Refusal(
+                "status",
+                f"detection {note.detection_id} is {detection.detect_status or 'without a status'} at DoveRunner, "
+                f"not {note.detection_status}",
+            ), None
+        mark = note.forensic_mark or ""
+        if note.detection_status == "FD004" and note.watermark_token and (not mark or detection.wm_key != mark):
+            return Refusal(
+                "forensic_mark",
+                f"the message's forensic_mark {(note.forensic_mark or '')[:40]!r} is not detection "
+                f"{note.detection_id}'s wm_key {detection.wm_key[:40]!r}",
+            ), None
+        return None, job
+
+    def _refuse(self, note: StatusNotification, message: str, refusal: Refusal) -> RevocationResult:
+        """Records a notification that failed a check: it blocks nothing and changes no job."""
+        metrics.add_metric(name="NotificationsRefused", unit="Count", value=1)
+        logger.warning(
+            "notification refused: nothing blocked, no job changed",
+            extra={"detection_id": note.detection_id, "check": refusal.check, "reason": refusal.reason},
+        )
+        token = note.watermark_token
+        if not token:
+            # FD006/FD007 (or FD004 without a token): no token to key a ledger item; the log and metric say it.
+            return RevocationResult("refused", detection_id=note.detection_id, detail=refusal.reason)
+        existing = self._ledger.get(token)
+        fields: dict[str, Any] = {"last_refusal": {"at": now_iso(), "check": refusal.check, "reason": refusal.reason}}
+        if existing and existing.get("state") == RevocationState.BLOCKED.value:
+            # A genuine block stays as it is (and keeps its expiry); the refused message is kept beside it.
+            self._ledger.record(token, RevocationState.BLOCKED, message=message, fields=fields)
+        else:
+            fields.update(reason=f"{refusal.check}: {refusal.reason}", refused_check=refusal.check)
+            fields[TTL_ATTRIBUTE] = self._ttl()
+            self._ledger.record(token, RevocationState.REFUSED, message=message, fields=fields)
+        return RevocationResult("refused", url_safe(token), note.detection_id, None, refusal.reason)
+
+    def _ttl(self) -> int:
+        return epoch(self._clock() + timedelta(seconds=REFUSAL_TTL_SECONDS))
 
     def _note_on_job(self, job_id: str | None, token: str, state: RevocationState) -> None:
         if not job_id or self._jobs is None:
@@ -153,7 +269,9 @@ class Revoker:
         self._blocker.block([token])
         fields, remove = self._expiry()
         fields.update(blocked_at=now_iso(), reason=reason or "blocked by an operator")
-        self._ledger.record(token, RevocationState.BLOCKED, fields=fields, remove=remove)
+        self._ledger.record(
+            token, RevocationState.BLOCKED, fields=fields, remove=(*remove, TTL_ATTRIBUTE, "refused_check")
+        )
         return RevocationResult("blocked", url_safe(token))
 
     def _expiry(self) -> tuple[dict[str, Any], tuple[str, ...]]:

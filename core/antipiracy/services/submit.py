@@ -37,6 +37,8 @@ from antipiracy.domain.jobs import (
     seconds_since,
     uploads_of,
 )
+from antipiracy.domain.keys import key_problem
+from antipiracy.domain.reports import own_report_key
 from antipiracy.domain.requests import ResubmitRequest, S3ObjectRef
 from antipiracy.observability import logger, metrics
 from antipiracy.ports import DetectionApi, Executions, Jobs, Objects
@@ -108,7 +110,7 @@ class Submitter:
         # S3 metadata is ASCII: a non-ASCII title is given percent-encoded (UTF-8).
         title = unquote(metadata.get("title", "")).strip() or name
         size = int(head.get("ContentLength", 0))
-        return {
+        item = {
             "job_id": job_id,
             "bucket": ref.bucket,
             "key": ref.key,
@@ -120,7 +122,12 @@ class Submitter:
             "service": self._service(ref.key, metadata),
             "method": self._method(size),
             "extension": file_extension(name),
+            # Orders the key's versions: the newest one's report is the key's current report (services/report.py).
+            **({"sequencer": ref.sequencer} if ref.sequencer else {}),
         }
+        # Where this version's report goes: also where the state machine writes its last-resort report.
+        item["version_report_key"] = own_report_key(self._config.results_prefix, item)
+        return item
 
     def _service(self, key: str, metadata: dict[str, str]) -> str:
         """Metadata `service`, else the folder under the inbox prefix (inbox/dwm/...), else the default."""
@@ -143,6 +150,10 @@ class Submitter:
 
     def _refusal(self, item: dict[str, Any]) -> str:
         """A reason DoveRunner would refuse the object, known before calling it; empty if none."""
+        problem = key_problem(item["key"], self._config.results_prefix)
+        if problem:
+            metrics.add_metric(name="KeysRejected", unit="Count", value=1)
+            return problem
         if item["extension"] not in SUPPORTED_EXTENSIONS:
             shown = f".{item['extension']}" if item["extension"] else "no extension"
             return f"unsupported file type ({shown}): DoveRunner detects only .mp4, .mkv and .mov files (A4023, D010)"
@@ -160,7 +171,8 @@ class Submitter:
         return self._reject(job, reason)
 
     def _reject(self, job: dict[str, Any], reason: str) -> SubmitResult:
-        # The operator finds the refusal where a report would be, not only in the jobs table.
+        # The operator finds the refusal where a report would be, not only in the jobs table (a key that cannot
+        # name a report: results/rejected/<job id>.json).
         report_key = ""
         if job.get("key", "").startswith(self._config.inbox_prefix):
             report = self._reports.write(job, JobState.REJECTED, reason)

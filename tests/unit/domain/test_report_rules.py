@@ -50,6 +50,7 @@ def test_report_names_the_input_and_the_detection() -> None:
         "size": 2048,
         "etag": None,
         "sha256": None,
+        "sequencer": None,
     }
 
 
@@ -124,7 +125,8 @@ def test_words_that_only_look_like_codes_are_not_taken_for_one(message: str) -> 
 def test_result_message_says_where_the_report_is_and_the_error_code() -> None:
     report = {
         **build_report(JOB, JobState.FAILED),
-        "report_key": "results/inbox/movie.mp4.json",
+        "report_key": "results/inbox/movie.mp4.versions/v1.json",
+        "current_report_key": "results/inbox/movie.mp4.json",
         "error": {"error_code": "A4019"},
     }
 
@@ -135,7 +137,8 @@ def test_result_message_says_where_the_report_is_and_the_error_code() -> None:
         "FAILED",
         "A4019",
     )
-    assert message["report"] == {"bucket": "inbox-bucket", "key": "results/inbox/movie.mp4.json"}
+    assert message["report"] == {"bucket": "inbox-bucket", "key": "results/inbox/movie.mp4.versions/v1.json"}
+    assert message["current_report"] == {"bucket": "inbox-bucket", "key": "results/inbox/movie.mp4.json"}
 
 
 def test_result_message_of_a_job_without_error_has_no_error_code() -> None:

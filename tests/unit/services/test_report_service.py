@@ -13,7 +13,9 @@ from antipiracy.domain.jobs import JobState
 from antipiracy.services.report import Reports, finish, finish_after_failure
 from doverunner import describe_error
 
-REPORT_KEY = "results/inbox/movie.mp4.json"
+REPORT_KEY = "results/inbox/movie.mp4.versions/v0001.json"  # the version's own report (tracked_job's version)
+CURRENT_KEY = "results/inbox/movie.mp4.json"  # the key's current report
+BUCKET = "inbox-bucket"
 
 
 def catch(message: str, error_type: str = "DoveRunnerApiError") -> dict[str, Any]:
@@ -44,7 +46,7 @@ def report_of(objects: MemoryObjects, jobs: MemoryJobs, job_id: str) -> Any:
 # ---- finish -----------------------------------------------------------------------------------------------------
 
 
-def test_finish_writes_the_report_next_to_the_input(
+def test_finish_writes_the_versions_report_and_the_current_one_next_to_the_input(
     tracked_job: Callable[..., str], end: Callable[..., dict[str, Any]], objects: MemoryObjects, jobs: MemoryJobs
 ) -> None:
     job_id = tracked_job(detection_id=1001, detect_status="FD004", watermark_found=True, wm_key="0001", wm_data="d")
@@ -55,6 +57,7 @@ def test_finish_writes_the_report_next_to_the_input(
     assert (report["state"], report["detection_id"], report["report_key"]) == ("COMPLETED", 1001, REPORT_KEY)
     assert report["forensic_mark"] == {"wm_key": "0001", "wm_data": "d"}
     assert report["input"]["key"] == "inbox/movie.mp4"
+    assert objects.document(BUCKET, CURRENT_KEY) == {**report, "current": True}
 
 
 def test_finish_records_the_final_state_and_where_the_report_is(
@@ -88,6 +91,7 @@ def test_finish_publishes_the_result_with_attributes_for_filters(
         "doverunner.detection.finished",
         {"bucket": "inbox-bucket", "key": REPORT_KEY},
     )
+    assert message["current_report"] == {"bucket": "inbox-bucket", "key": CURRENT_KEY}
 
 
 def test_timeout_ends_timed_out_with_its_reason(
@@ -261,3 +265,139 @@ def test_rewrite_writes_a_finished_jobs_report_with_what_was_added(
     report = report_of(objects, jobs, job_id)
     assert (report["state"], report["reason"]) == (JobState.TIMED_OUT.value, "no terminal status")
     assert report["revocation"] == {"token": "abc", "state": "BLOCKED"}
+
+
+# ---- one report per object version, the current one the newest's ------------------------------------------------
+
+
+def version_job(tracked_job: Callable[..., str], version: str, sequencer: str, **fields: Any) -> str:
+    """A tracked job of inbox/movie.mp4's version `version`, whose S3 event had `sequencer`."""
+    return tracked_job(detection_id=int(version.removeprefix("v")), version_id=version, sequencer=sequencer, **fields)
+
+
+def test_a_second_versions_report_does_not_replace_the_firsts(
+    tracked_job: Callable[..., str], end: Callable[..., dict[str, Any]], objects: MemoryObjects
+) -> None:
+    first = version_job(tracked_job, "v0001", "0055B1A8F0E1D2C301")
+    second = version_job(tracked_job, "v0002", "0055B1A8F0E1D2C302")
+
+    end(first, "terminal")
+    end(second, "terminal")
+
+    kept = objects.document(BUCKET, "results/inbox/movie.mp4.versions/v0001.json")
+    assert (kept["job_id"], kept["input"]["version_id"]) == (first, "v0001")
+
+
+def test_the_newer_versions_report_becomes_the_current_one(
+    tracked_job: Callable[..., str], end: Callable[..., dict[str, Any]], objects: MemoryObjects
+) -> None:
+    first = version_job(tracked_job, "v0001", "0055B1A8F0E1D2C301")
+    second = version_job(tracked_job, "v0002", "0055B1A8F0E1D2C302")
+
+    end(first, "terminal")
+    end(second, "terminal")
+
+    current = objects.document(BUCKET, CURRENT_KEY)
+    assert (current["job_id"], current["current"]) == (second, True)
+    assert current["report_key"] == "results/inbox/movie.mp4.versions/v0002.json"
+
+
+def test_an_older_job_finishing_after_a_newer_one_leaves_the_current_report_the_newers(
+    tracked_job: Callable[..., str], end: Callable[..., dict[str, Any]], objects: MemoryObjects, jobs: MemoryJobs
+) -> None:
+    older = version_job(tracked_job, "v0001", "0055B1A8F0E1D2C301")
+    newer = version_job(tracked_job, "v0002", "0055B1A8F0E1D2C302")
+
+    end(newer, "terminal")
+    end(older, "terminal")
+
+    assert objects.document(BUCKET, CURRENT_KEY)["job_id"] == newer
+    own = objects.document(BUCKET, "results/inbox/movie.mp4.versions/v0001.json")
+    assert (own["job_id"], own["current"], jobs.require(older)["state"]) == (older, False, "COMPLETED")
+
+
+def test_every_versions_report_is_kept_at_its_own_address(
+    tracked_job: Callable[..., str], end: Callable[..., dict[str, Any]], objects: MemoryObjects
+) -> None:
+    ids = [version_job(tracked_job, f"v000{n}", f"0055B1A8F0E1D2C30{n}") for n in (1, 2, 3)]
+
+    for job_id in reversed(ids):
+        end(job_id, "terminal")
+
+    kept = [objects.document(BUCKET, f"results/inbox/movie.mp4.versions/v000{n}.json")["job_id"] for n in (1, 2, 3)]
+    assert kept == ids
+
+
+def test_sequencers_of_different_lengths_are_compared_as_padded_hex(
+    tracked_job: Callable[..., str], end: Callable[..., dict[str, Any]], objects: MemoryObjects
+) -> None:
+    shorter_but_later = version_job(tracked_job, "v0002", "FF")
+    longer_but_earlier = version_job(tracked_job, "v0001", "00000000A0")
+
+    end(shorter_but_later, "terminal")
+    end(longer_but_earlier, "terminal")
+
+    assert objects.document(BUCKET, CURRENT_KEY)["job_id"] == shorter_but_later
+
+
+def test_a_rewrite_of_an_older_jobs_report_leaves_the_current_one_alone(
+    tracked_job: Callable[..., str],
+    end: Callable[..., dict[str, Any]],
+    reports: Reports,
+    objects: MemoryObjects,
+    jobs: MemoryJobs,
+) -> None:
+    older = version_job(tracked_job, "v0001", "0055B1A8F0E1D2C301")
+    newer = version_job(tracked_job, "v0002", "0055B1A8F0E1D2C302")
+    end(older, "terminal")
+    end(newer, "terminal")
+
+    reports.rewrite({**jobs.require(older), "revocation": {"state": "BLOCKED"}})
+
+    assert objects.document(BUCKET, CURRENT_KEY)["job_id"] == newer
+    rewritten = objects.document(BUCKET, "results/inbox/movie.mp4.versions/v0001.json")
+    assert rewritten["revocation"] == {"state": "BLOCKED"}
+
+
+def test_a_rewrite_of_the_newest_jobs_report_updates_the_current_one(
+    tracked_job: Callable[..., str],
+    end: Callable[..., dict[str, Any]],
+    reports: Reports,
+    objects: MemoryObjects,
+    jobs: MemoryJobs,
+) -> None:
+    newest = version_job(tracked_job, "v0001", "0055B1A8F0E1D2C301")
+    end(newest, "terminal")
+
+    reports.rewrite({**jobs.require(newest), "revocation": {"state": "BLOCKED"}})
+
+    assert objects.document(BUCKET, CURRENT_KEY)["revocation"] == {"state": "BLOCKED"}
+
+
+def test_a_newer_report_written_in_between_wins_over_an_older_writer(
+    tracked_job: Callable[..., str],
+    end: Callable[..., dict[str, Any]],
+    reports: Reports,
+    objects: MemoryObjects,
+    jobs: MemoryJobs,
+) -> None:
+    older = version_job(tracked_job, "v0001", "0055B1A8F0E1D2C301")
+    newer = version_job(tracked_job, "v0002", "0055B1A8F0E1D2C302")
+    # The newer job's report lands between the older writer's read of the current report and its write.
+    objects.before_conditional_put = lambda: reports.write(jobs.require(newer), JobState.COMPLETED)
+
+    report = end(older, "terminal")
+
+    assert objects.document(BUCKET, CURRENT_KEY)["job_id"] == newer
+    assert report["report"]["key"] == "results/inbox/movie.mp4.versions/v0001.json"
+
+
+def test_a_version_without_a_plain_version_id_is_named_by_its_job_id(
+    tracked_job: Callable[..., str], end: Callable[..., dict[str, Any]], objects: MemoryObjects, jobs: MemoryJobs
+) -> None:
+    job_id = tracked_job(detection_id=1001, version_id="null")
+
+    end(job_id, "terminal")
+
+    assert jobs.require(job_id)["report_key"] == f"results/inbox/movie.mp4.versions/{job_id}.json"
+    assert objects.document(BUCKET, f"results/inbox/movie.mp4.versions/{job_id}.json")["job_id"] == job_id

@@ -8,19 +8,22 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from fakes import FakeDoveRunner, MemoryBlocker, MemoryExecutions, MemoryJobs, MemoryLedger, MemoryObjects
+from fakes import FakeDoveRunner, MemoryBlocker, MemoryExecutions, MemoryJobs, MemoryLedger, MemoryObjects, api_error
 
 from antipiracy.domain.notifications import StatusNotification, parse_message
 from antipiracy.domain.revocations import RevocationResult
 from antipiracy.domain.waf_rules import url_safe
 from antipiracy.services.report import Reports
-from antipiracy.services.revoke import Revoker
+from antipiracy.services.revoke import REFUSAL_TTL_SECONDS, Revoker
 from antipiracy.services.wake import Waker
 from doverunner import describe_error
 
 TOKEN = "c2Vzc2lvbi0wMDAx+/Ab=="  # base64 with the characters the CDN path carries URL-safe
 OTHER_TOKEN = "c2Vzc2lvbi0wMDAy"
+MARK = "0000000000000001"
+SITE = "DEMO"
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+REFUSAL_EXPIRES = int(NOW.timestamp()) + REFUSAL_TTL_SECONDS
 
 
 @dataclass
@@ -39,6 +42,7 @@ class Revocation:
             client_factory=lambda: self.doverunner,
             blocker=self.blocker,
             block_seconds=block_seconds,
+            site_id=SITE,
             jobs=self.jobs,
             clock=lambda: self.now[0],
             reports=Reports(self.objects, "results/"),
@@ -47,6 +51,11 @@ class Revocation:
 
     def handle(self, message: str, block_seconds: int = 3600) -> RevocationResult:
         return self.revoker(block_seconds).handle(parse_message(message), message)
+
+    def found(self, detection_id: int, status: str = "FD004", mark: str = MARK, **extra: str) -> int:
+        """A detection DoveRunner's detail API knows, ended with `status` (FD004: with the forensic mark `mark`)."""
+        marks = {"wm_key": mark} if status == "FD004" else {"error_code": "D001", "error_message": "download"}
+        return self.doverunner.add("movie.mp4", status=status, detection_id=detection_id, **{**marks, **extra})
 
     def job(self, job_id: str, detection_id: int, **fields: Any) -> str:
         self.jobs.create({"job_id": job_id, "bucket": "inbox-bucket", "key": "inbox/movie.mp4"})
@@ -58,17 +67,34 @@ class Revocation:
 def world() -> Revocation:
     world = Revocation()
     world.doverunner.valid_tokens = {TOKEN, OTHER_TOKEN}
+    world.found(1001)
+    world.found(2002)
     return world
 
 
-def fd004(detection_id: int, token: str = TOKEN) -> str:
+def inner_fd004(detection_id: int, token: str = TOKEN, mark: str = MARK) -> str:
     message = {
         "detection_id": detection_id,
         "detection_status": "FD004",
-        "forensic_mark": "0000000000000001",
+        "forensic_mark": mark,
         "watermark_token": token,
     }
-    return json.dumps({"Type": "Notification", "Message": json.dumps(message)})
+    return json.dumps(message)
+
+
+def fd004(detection_id: int, token: str = TOKEN, mark: str = MARK) -> str:
+    """As SQS delivers it from SNS: the envelope, with the fields the ledger must not keep."""
+    return json.dumps(
+        {
+            "Type": "Notification",
+            "MessageId": "m-1",
+            "TopicArn": "arn:aws:sns:us-east-1:111111111111:revocations",
+            "Message": inner_fd004(detection_id, token, mark),
+            "Signature": "c2lnbmF0dXJl",
+            "SigningCertURL": "https://sns.us-east-1.amazonaws.com/cert.pem",
+            "UnsubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=arn",
+        }
+    )
 
 
 def failure(detection_id: int, status: str) -> str:
@@ -96,7 +122,7 @@ def test_block_is_recorded_in_the_ledger_with_its_expiry_and_detection(world: Re
     assert entry is not None
     assert (entry["state"], entry["original_token"], entry["detection_ids"]) == ("BLOCKED", TOKEN, [1001])
     assert (entry["expires_at"], entry["expires_epoch"]) == ("2026-11-24T13:00:00Z", int(NOW.timestamp()) + 3600)
-    assert (entry["forensic_mark"], entry["messages"][0]["message"]) == ("0000000000000001", message)
+    assert (entry["forensic_mark"], entry["messages"][0]["message"]) == (MARK, inner_fd004(1001))
     assert entry["verified_at"] <= entry["blocked_at"]
 
 
@@ -161,7 +187,7 @@ def test_a_token_refused_for_capacity_is_blocked_when_room_is_made(world: Revoca
 
 
 def test_version_1_0_message_blocks_its_token(world: Revocation) -> None:
-    result = world.handle(json.dumps({"revoke_token": OTHER_TOKEN, "site_id": "DEMO"}))
+    result = world.handle(json.dumps({"revoke_token": OTHER_TOKEN, "site_id": SITE}))
 
     assert result.action == "blocked"
     assert world.blocker.blocked == {OTHER_TOKEN}
@@ -228,6 +254,7 @@ def test_notification_of_a_detection_of_no_job_wakes_nothing(world: Revocation) 
 
 @pytest.mark.parametrize("status", ["FD006", "FD007"])
 def test_failure_notification_is_recorded_on_the_job_and_blocks_nothing(world: Revocation, status: str) -> None:
+    world.found(77, status)
     job_id = world.job("job-1", 77)
 
     result = world.handle(failure(77, status))
@@ -239,7 +266,20 @@ def test_failure_notification_is_recorded_on_the_job_and_blocks_nothing(world: R
     assert (world.blocker.calls, world.doverunner.verified) == ([], [])
 
 
+def test_failure_notified_as_fd007_is_confirmed_by_a_detail_that_says_fd006(world: Revocation) -> None:
+    # Given a detection the detail API reports failed with FD006 (the guide's only failure status)
+    world.found(77, "FD006")
+    job_id = world.job("job-1", 77)
+
+    # When DoveRunner notifies its failure as FD007
+    result = world.handle(failure(77, "FD007"))
+
+    # Then the failure is recorded on the job, not refused
+    assert (result.action, world.jobs.require(job_id)["notified_status"]) == ("recorded", "FD007")
+
+
 def test_failure_notification_wakes_the_jobs_execution(world: Revocation) -> None:
+    world.found(77, "FD006")
     job_id = world.job("job-1", 77)
     world.jobs.keep_wake_token(job_id, "token-of-the-wait", 1)
 
@@ -307,3 +347,167 @@ def test_operator_unblock_lifts_the_block_and_records_why(world: Revocation) -> 
     assert lifted == [url_safe(TOKEN)]
     assert world.blocker.blocked == set()
     assert (entry["state"], entry["reason"]) == ("LIFTED", "a false positive")
+
+
+# ---- the evidence a notification needs --------------------------------------------------------------------------
+
+
+def test_genuine_1_1_notification_confirmed_by_the_detail_api_is_blocked(world: Revocation) -> None:
+    # given DoveRunner's detail API knows detection 1001 of this site, FD004, with the message's mark
+    # when its notification arrives
+    result = world.handle(fd004(1001))
+
+    # then the detail API was asked and the token, verified, is blocked
+    assert (result.action, world.doverunner.details, world.doverunner.verified) == ("blocked", [1001], [TOKEN])
+    assert world.blocker.blocked == {url_safe(TOKEN)}
+
+
+def test_version_1_0_message_of_another_site_blocks_nothing(world: Revocation) -> None:
+    # given a 1.0 message naming a site that is not this stack's
+    message = json.dumps({"revoke_token": OTHER_TOKEN, "site_id": "ANOTHER-SITE"})
+
+    # when it is handled
+    result = world.handle(message)
+
+    # then nothing is verified or blocked, and the ledger says which check failed, to expire in 30 days
+    entry = world.ledger.get(OTHER_TOKEN)
+    assert entry is not None
+    assert (result.action, entry["state"], entry["refused_check"]) == ("refused", "REFUSED", "site")
+    assert "ANOTHER-SITE" in entry["reason"]
+    assert entry["ttl_epoch"] == REFUSAL_EXPIRES
+    assert (world.blocker.calls, world.doverunner.verified) == ([], [])
+
+
+def test_valid_token_under_a_detection_doverunner_does_not_know_changes_nothing(world: Revocation) -> None:
+    # given a finished job with a report, whose detection DoveRunner's detail API does not know
+    job_id = world.job("job-1", 5555, report_key="results/inbox/movie.mp4.json")
+    world.jobs.update(job_id, {"state": "COMPLETED"})
+    world.jobs.keep_wake_token(job_id, "token-of-the-wait", 1)
+    before = world.jobs.require(job_id)
+
+    # when a notification names that detection with a token DoveRunner would verify
+    result = world.handle(fd004(5555))
+
+    # then nothing is blocked, the job and its report are untouched, and the refusal names the check
+    entry = world.ledger.get(TOKEN)
+    assert entry is not None
+    assert (result.action, result.job_id, entry["refused_check"]) == ("refused", None, "detection")
+    assert "A4009" in entry["reason"]
+    assert (world.blocker.calls, world.doverunner.verified) == ([], [])
+    assert world.jobs.require(job_id) == before
+    assert (world.objects.documents, world.executions.woken) == ({}, [])
+    assert "detection_ids" not in entry
+
+
+def test_detection_whose_forensic_mark_differs_blocks_nothing(world: Revocation) -> None:
+    # given detection 1001's wm_key is 0000000000000001 and a job tracks it
+    job_id = world.job("job-1", 1001)
+
+    # when a notification for it carries another mark
+    result = world.handle(fd004(1001, mark="00000000000000ff"))
+
+    # then nothing is blocked or verified and the job is not told of a revocation
+    entry = world.ledger.get(TOKEN)
+    assert entry is not None
+    assert (result.action, entry["state"], entry["refused_check"]) == ("refused", "REFUSED", "forensic_mark")
+    assert (world.blocker.calls, world.doverunner.verified) == ([], [])
+    assert "revocation" not in world.jobs.require(job_id)
+
+
+def test_fd004_for_a_detection_still_detecting_blocks_nothing(world: Revocation) -> None:
+    # given a detection DoveRunner still reports as detecting (FD003)
+    world.found(3003, "FD003", wm_key=MARK)
+
+    # when a notification claims it completed
+    result = world.handle(fd004(3003))
+
+    # then it is refused on its status
+    entry = world.ledger.get(TOKEN)
+    assert entry is not None
+    assert (result.action, entry["refused_check"]) == ("refused", "status")
+    assert world.blocker.calls == []
+
+
+def test_forged_fd007_for_a_detection_that_completed_changes_no_job_or_report(world: Revocation) -> None:
+    # given a COMPLETED job with its report, whose detection 1001 really ended FD004
+    job_id = world.job("job-1", 1001, report_key="results/inbox/movie.mp4.json")
+    world.jobs.update(job_id, {"state": "COMPLETED"})
+    world.jobs.keep_wake_token(job_id, "token-of-the-wait", 1)
+    before = world.jobs.require(job_id)
+
+    # when an FD007 notification for it arrives
+    result = world.handle(failure(1001, "FD007"))
+
+    # then the job, its report and its execution are left alone
+    assert (result.action, result.job_id) == ("refused", None)
+    assert "FD004" in result.detail
+    assert world.jobs.require(job_id) == before
+    assert (world.objects.documents, world.executions.woken) == ({}, [])
+
+
+def test_forged_notification_naming_a_blocked_token_keeps_the_block_and_its_expiry(world: Revocation) -> None:
+    # given a token blocked from a genuine detection
+    world.handle(fd004(1001))
+
+    # when a notification naming a detection DoveRunner does not know carries the same token
+    result = world.handle(fd004(5555))
+
+    # then the block stays as it was, with the refusal noted beside it
+    entry = world.ledger.get(TOKEN)
+    assert entry is not None
+    assert (result.action, entry["state"], entry["detection_ids"]) == ("refused", "BLOCKED", [1001])
+    assert entry["expires_epoch"] == int(NOW.timestamp()) + 3600
+    assert entry["last_refusal"]["check"] == "detection"
+    assert "ttl_epoch" not in entry
+
+
+def test_detail_api_in_passing_trouble_is_retried_not_refused(world: Revocation) -> None:
+    # given DoveRunner's detail API fails with an error worth retrying
+    def failing_detail(detection_id: int, *, service: str | None = None) -> Any:
+        raise api_error("A4006", "detection detail")
+
+    world.doverunner.detail = failing_detail  # type: ignore[method-assign]
+
+    # when a notification arrives, then the failure propagates (the queue delivers the message again)
+    with pytest.raises(Exception, match="A4006"):
+        world.handle(fd004(1001))
+    assert (world.ledger.items, world.blocker.calls) == ({}, [])
+
+
+# ---- what the ledger keeps --------------------------------------------------------------------------------------
+
+
+def test_ledger_keeps_the_inner_notification_never_the_sns_envelope(world: Revocation) -> None:
+    world.handle(fd004(1001))
+
+    entry = world.ledger.get(TOKEN)
+    assert entry is not None
+    (kept,) = [m["message"] for m in entry["messages"]]
+    assert kept == inner_fd004(1001)
+    assert not any(word in kept for word in ("UnsubscribeURL", "Signature", "SigningCertURL", "TopicArn"))
+
+
+def test_ledger_keeps_a_raw_delivered_notification_as_it_came(world: Revocation) -> None:
+    world.handle(inner_fd004(1001))
+
+    entry = world.ledger.get(TOKEN)
+    assert entry is not None
+    assert entry["messages"][0]["message"] == inner_fd004(1001)
+
+
+def test_not_verified_token_expires_from_the_ledger_until_it_is_blocked(world: Revocation) -> None:
+    # given a token DoveRunner does not verify yet
+    world.doverunner.valid_tokens = set()
+    world.handle(fd004(1001))
+    refused = world.ledger.get(TOKEN)
+
+    # when it verifies later and is blocked
+    world.doverunner.valid_tokens = {TOKEN}
+    world.handle(fd004(1001))
+
+    # then the NOT_VERIFIED item carried the TTL and the BLOCKED one does not
+    blocked = world.ledger.get(TOKEN)
+    assert refused is not None
+    assert blocked is not None
+    assert (refused["state"], refused["ttl_epoch"]) == ("NOT_VERIFIED", REFUSAL_EXPIRES)
+    assert (blocked["state"], "ttl_epoch" in blocked, "refused_check" in blocked) == ("BLOCKED", False, False)

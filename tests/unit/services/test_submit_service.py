@@ -174,7 +174,8 @@ def test_unsupported_file_is_rejected_with_a_report_and_no_doverunner_call(
     report = objects.document(BUCKET, f"results/{key}.json")
     assert (result.action, job["state"], report["state"]) == ("rejected", "REJECTED", "REJECTED")
     assert f"unsupported file type ({shown})" in report["reason"]
-    assert job["report_key"] == f"results/{key}.json"
+    assert job["report_key"] == f"results/{key}.versions/{job['version_id']}.json"
+    assert objects.document(BUCKET, job["report_key"]) == report
     assert doverunner.requests == []
 
 
@@ -189,6 +190,80 @@ def test_empty_object_is_rejected_with_a_report_and_no_doverunner_call(
         "the object is empty (0 bytes): there is no video to detect",
     )
     assert doverunner.requests == []
+
+
+BAD_KEYS = {
+    "a '..' segment": ("inbox/../etc/movie.mp4", "'..' path segment"),
+    "a '.' segment": ("inbox/./movie.mp4", "'.' path segment"),
+    "a leading '..' segment": ("inbox/../../movie.mp4", "'..' path segment"),
+    "a newline": ("inbox/mo\nvie.mp4", "control characters (0x0a)"),
+    "a NUL": ("inbox/mo\x00vie.mp4", "control characters (0x00)"),
+    "a DEL": ("inbox/mo\x7fvie.mp4", "control characters (0x7f)"),
+    "a key too long for its report": ("inbox/" + "a" * 930 + ".mp4", "too long for its report key"),
+    "a multibyte key too long in UTF-8": ("inbox/" + "가" * 310 + ".mp4", "too long for its report key"),
+}
+
+
+@pytest.mark.parametrize(("key", "said"), list(BAD_KEYS.values()), ids=list(BAD_KEYS))
+def test_key_that_cannot_name_a_report_is_rejected_without_a_doverunner_call(
+    submitter: Submitter, objects: MemoryObjects, jobs: MemoryJobs, doverunner: FakeDoveRunner, key: str, said: str
+) -> None:
+    result = submitter.submit(drop(objects, key))
+
+    job = jobs.require(result.job_id)
+    assert (result.action, job["state"]) == ("rejected", "REJECTED")
+    assert said in job["reason"]
+    assert doverunner.requests == []
+
+
+def test_key_that_cannot_name_a_report_gets_its_report_under_the_rejected_folder(
+    submitter: Submitter, objects: MemoryObjects, jobs: MemoryJobs
+) -> None:
+    result = submitter.submit(drop(objects, "inbox/../movie.mp4"))
+
+    job = jobs.require(result.job_id)
+    report = objects.document(BUCKET, f"results/rejected/{result.job_id}.json")
+    assert (job["report_key"], report["state"], report["input"]["key"]) == (
+        f"results/rejected/{result.job_id}.json",
+        "REJECTED",
+        "inbox/../movie.mp4",
+    )
+    assert [key for _, key in objects.documents] == [f"results/rejected/{result.job_id}.json"]
+
+
+def test_the_longest_key_whose_reports_fit_is_submitted(
+    submitter: Submitter, objects: MemoryObjects, jobs: MemoryJobs
+) -> None:
+    # results/ + key + .versions/<64-character version name>.json is exactly S3's 1024 bytes.
+    key = "inbox/" + "a" * (1024 - len("results/") - len(".versions/") - 64 - len(".json") - len("inbox/.mp4")) + ".mp4"
+
+    result = submitter.submit(drop(objects, key))
+
+    assert result.action == "submitted"
+
+
+def test_second_drop_of_a_key_keeps_the_first_versions_report_and_makes_the_second_current(
+    submitter: Submitter, objects: MemoryObjects, jobs: MemoryJobs
+) -> None:
+    first = submitter.submit(drop(objects, "inbox/movie.avi"))
+    second = submitter.submit(drop(objects, "inbox/movie.avi"))
+
+    first_report = objects.document(BUCKET, jobs.require(first.job_id)["report_key"])
+    current = objects.document(BUCKET, "results/inbox/movie.avi.json")
+    assert (first_report["job_id"], current["job_id"]) == (first.job_id, second.job_id)
+
+
+def test_the_job_records_its_sequencer_and_its_reports_address(
+    submitter: Submitter, objects: MemoryObjects, jobs: MemoryJobs
+) -> None:
+    ref = drop(objects)
+
+    job = jobs.require(submitter.submit(ref).job_id)
+
+    assert (job["sequencer"], job["version_report_key"]) == (
+        ref.sequencer,
+        f"results/inbox/movie.mp4.versions/{ref.version_id}.json",
+    )
 
 
 def test_object_outside_the_inbox_is_rejected_without_a_report_or_doverunner_call(
