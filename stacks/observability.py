@@ -15,6 +15,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from antipiracy import environment as names
 from antipiracy.environment import METRICS_NAMESPACE, SERVICE_NAME
 from stacks.topics import encrypted_topic
 
@@ -89,7 +90,7 @@ class Observability(Construct):
         """Before the web ACL is full: the lifter reports its use every five minutes."""
         self._alarm(
             "WebAclCapacityNearlyFull",
-            custom_metric("WebAclCapacityUsedPercent", statistic="Maximum", period=Duration.minutes(15)),
+            custom_metric(names.METRIC_WEB_ACL_CAPACITY_USED, statistic="Maximum", period=Duration.minutes(15)),
             f"The web ACL that blocks sessions is {threshold_percent:.0f}% full: past 100% new blocks are refused "
             "(recorded as CAPACITY_EXCEEDED). Lower doverunner:blockSeconds, unblock old sessions, or raise the "
             "web ACL's capacity (doverunner:wafCapacity, up to 5,000 WCU on request).",
@@ -97,7 +98,7 @@ class Observability(Construct):
         )
         self._alarm(
             "BlocksRefusedForCapacity",
-            custom_metric("RevocationsRefusedForCapacity"),
+            custom_metric(names.METRIC_REFUSED_FOR_CAPACITY),
             "A verified pirate session was not blocked because the web ACL is full: see the revocation ledger.",
         )
 
@@ -109,9 +110,9 @@ class Observability(Construct):
             cw.MathExpression(
                 expression="FILL(invalid, 0) + FILL(unverified, 0) + FILL(refused, 0)",
                 using_metrics={
-                    "invalid": custom_metric("InvalidNotifications"),
-                    "unverified": custom_metric("RevocationsNotVerified"),
-                    "refused": custom_metric("RevocationsRefused"),
+                    "invalid": custom_metric(names.METRIC_INVALID_NOTIFICATIONS),
+                    "unverified": custom_metric(names.METRIC_NOT_VERIFIED),
+                    "refused": custom_metric(names.METRIC_NOTIFICATIONS_REFUSED),
                 },
                 label="Rejected revocation notifications",
                 period=Duration.minutes(5),

@@ -52,6 +52,12 @@ POWERTOOLS: Final = frozenset({POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMES
 # Their values: the functions' logs, traces and metrics (antipiracy.observability), and the stack's alarms on them.
 SERVICE_NAME: Final = "doverunner-detection"
 METRICS_NAMESPACE: Final = "DoveRunnerDetection"
+# Metrics the functions emit and the stack's alarms watch: named once, so an alarm cannot watch a metric nobody sends.
+METRIC_INVALID_NOTIFICATIONS: Final = "InvalidNotifications"
+METRIC_NOT_VERIFIED: Final = "RevocationsNotVerified"
+METRIC_NOTIFICATIONS_REFUSED: Final = "NotificationsRefused"
+METRIC_REFUSED_FOR_CAPACITY: Final = "RevocationsRefusedForCapacity"
+METRIC_WEB_ACL_CAPACITY_USED: Final = "WebAclCapacityUsedPercent"
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from antipiracy import environment as names
 from antipiracy import wiring
 from antipiracy.domain.notifications import InvalidNotification, parse_message
 from antipiracy.observability import logger, metrics, tracer
@@ -22,7 +23,7 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
     except InvalidNotification as exc:
         # Retrying cannot make it valid: straight to the dead-letter queue, with the reason beside it.
         wiring.dead_letters().send(record.body, str(exc))
-        metrics.add_metric(name="InvalidNotifications", unit="Count", value=1)
+        metrics.add_metric(name=names.METRIC_INVALID_NOTIFICATIONS, unit="Count", value=1)
         logger.error("invalid notification sent to the dead-letter queue", extra={"reason": str(exc)})
         return {"action": "dead_lettered", "reason": str(exc)}
     result = wiring.revoker().handle(note, record.body).as_dict()

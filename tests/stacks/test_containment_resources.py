@@ -87,7 +87,7 @@ def test_rejected_notifications_alarm_sums_invalid_unverified_and_refused_to_the
     (expression,) = [m for m in metrics if "Expression" in m]
     names = {m["Id"]: m["MetricStat"]["Metric"]["MetricName"] for m in metrics if "MetricStat" in m}
 
-    assert sorted(names.values()) == ["InvalidNotifications", "RevocationsNotVerified", "RevocationsRefused"]
+    assert sorted(names.values()) == ["InvalidNotifications", "NotificationsRefused", "RevocationsNotVerified"]
     assert all(f"FILL({metric_id}, 0)" in expression["Expression"] for metric_id in names)
     assert expression["Expression"].count("+") == 2
     assert expression["ReturnData"] is True

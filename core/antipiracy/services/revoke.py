@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from antipiracy import environment as names
 from antipiracy.domain.jobs import now_iso
 from antipiracy.domain.notifications import StatusNotification, inner_message
 from antipiracy.domain.revocations import NoRoom, RevocationResult, RevocationState, epoch
@@ -134,7 +135,7 @@ class Revoker:
                 },
             )
             self._note_on_job(job_id, token, RevocationState.NOT_VERIFIED)
-            metrics.add_metric(name="RevocationsNotVerified", unit="Count", value=1)
+            metrics.add_metric(name=names.METRIC_NOT_VERIFIED, unit="Count", value=1)
             logger.warning("revoke token not verified: nothing blocked", extra={"detection_id": note.detection_id})
             return RevocationResult("not_verified", url_safe(token), note.detection_id, job_id)
         try:
@@ -150,7 +151,7 @@ class Revoker:
                 remove=(TTL_ATTRIBUTE, "refused_check"),
             )
             self._note_on_job(job_id, token, RevocationState.CAPACITY_EXCEEDED)
-            metrics.add_metric(name="RevocationsRefusedForCapacity", unit="Count", value=1)
+            metrics.add_metric(name=names.METRIC_REFUSED_FOR_CAPACITY, unit="Count", value=1)
             logger.error("no WAF capacity left: token not blocked", extra={"reason": str(exc)})
             return RevocationResult("no_room", url_safe(token), note.detection_id, job_id, str(exc))
         fields, remove = self._expiry()
@@ -218,7 +219,7 @@ class Revoker:
 
     def _refuse(self, note: StatusNotification, message: str, refusal: Refusal) -> RevocationResult:
         """Records a notification that failed a check: it blocks nothing and changes no job."""
-        metrics.add_metric(name="NotificationsRefused", unit="Count", value=1)
+        metrics.add_metric(name=names.METRIC_NOTIFICATIONS_REFUSED, unit="Count", value=1)
         logger.warning(
             "notification refused: nothing blocked, no job changed",
             extra={"detection_id": note.detection_id, "check": refusal.check, "reason": refusal.reason},
