@@ -59,21 +59,26 @@ class Reports:
         """Puts the report at the key's current address unless a newer version's is there; whether it did."""
         key = report["current_report_key"]
         ours = sequencer_of(report)
-        for _ in range(self.CURRENT_WRITE_ATTEMPTS):
-            found = self._objects.get_json(bucket, key)
-            if found is not None and not newer_or_same(ours, sequencer_of(found[0])):
-                logger.info(
-                    "a newer version's report is the current one: only this version's report written",
-                    extra={"current_job_id": (found[0] or {}).get("job_id") if isinstance(found[0], dict) else None},
-                )
-                return False
+        # First as if the key had no report yet (its first version: the common case), so that a missing report is
+        # never read: S3 answers a read of a missing key 403, not 404, to a role without s3:ListBucket.
+        found: tuple[Any, str] | None = None
+        for attempt in range(self.CURRENT_WRITE_ATTEMPTS):
+            if attempt:
+                found = self._objects.get_json(bucket, key)
+                if found is not None and not newer_or_same(ours, sequencer_of(found[0])):
+                    logger.info(
+                        "a newer version's report is the current one: only this version's report written",
+                        extra={"current_job_id": found[0].get("job_id") if isinstance(found[0], dict) else None},
+                    )
+                    return False
             try:
                 if found is None:
                     self._objects.put_json(bucket, key, report, if_absent=True)
                 else:
                     self._objects.put_json(bucket, key, report, if_match=found[1])
             except ReportConflict:
-                metrics.add_metric(name="CurrentReportConflicts", unit="Count", value=1)
+                if attempt:
+                    metrics.add_metric(name="CurrentReportConflicts", unit="Count", value=1)
                 continue
             return True
         raise ReportConflict(f"{key}: still changing after {self.CURRENT_WRITE_ATTEMPTS} attempts")

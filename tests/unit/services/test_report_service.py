@@ -401,3 +401,27 @@ def test_a_version_without_a_plain_version_id_is_named_by_its_job_id(
 
     assert jobs.require(job_id)["report_key"] == f"results/inbox/movie.mp4.versions/{job_id}.json"
     assert objects.document(BUCKET, f"results/inbox/movie.mp4.versions/{job_id}.json")["job_id"] == job_id
+
+
+class NoListBucketObjects(MemoryObjects):
+    """S3 as a role without s3:ListBucket sees it: reading a key that does not exist is refused (403), not 404."""
+
+    def get_json(self, bucket: str, key: str) -> tuple[Any, str] | None:
+        if self._latest(bucket, key) is None:
+            raise PermissionError(f"403 AccessDenied reading {key}")
+        return super().get_json(bucket, key)
+
+
+def test_a_keys_first_report_is_written_without_reading_the_missing_current_one(
+    tracked_job: Callable[..., str], jobs: MemoryJobs
+) -> None:
+    # Given S3 that refuses reads of missing keys, as it does for the functions' roles
+    objects = NoListBucketObjects()
+    job_id = version_job(tracked_job, "v0001", "0055B1A8F0E1D2C301")
+
+    # When the key's first report is written
+    report = Reports(objects, "results/").write(jobs.require(job_id), JobState.COMPLETED)
+
+    # Then it became the current report, read from nowhere
+    assert report["current"] is True
+    assert objects.document(BUCKET, "results/inbox/movie.mp4.json")["job_id"] == job_id
