@@ -8,6 +8,7 @@ from typing import Any
 
 from antipiracy.domain.jobs import JobState, now_iso
 from antipiracy.domain.keys import REPORT_SUFFIX, VERSION_NAME_MAX, VERSIONS_SUFFIX, key_problem
+from antipiracy.domain.outcomes import DESCRIPTIONS, outcome_of
 from doverunner import describe_error
 
 REPORT_VERSION = "1"
@@ -88,10 +89,13 @@ def sequencer_of(report: Any) -> str:
 
 def build_report(job: dict[str, Any], state: JobState, reason: str = "") -> dict[str, Any]:
     found = bool(job.get("watermark_found"))
+    outcome = outcome_of(job, state)
     report: dict[str, Any] = {
         "report_version": REPORT_VERSION,
         "job_id": job["job_id"],
         "state": state.value,
+        "outcome": outcome.value,
+        "outcome_description": DESCRIPTIONS[outcome],
         "title": job.get("title"),
         "doverunner_title": job.get("dr_title"),
         "input": {
@@ -157,6 +161,7 @@ def result_message(job: dict[str, Any], state: JobState, report: dict[str, Any])
         "type": "doverunner.detection.finished",
         "job_id": job_id,
         "state": state.value,
+        "outcome": report["outcome"],
         "title": job.get("title"),
         "bucket": job["bucket"],
         "key": job["key"],
@@ -172,4 +177,8 @@ def result_message(job: dict[str, Any], state: JobState, report: dict[str, Any])
 
 def result_attributes(state: JobState, report: dict[str, Any]) -> dict[str, str]:
     """The result message's attributes, for a subscriber's filter policy."""
-    return {"state": state.value, "watermark_found": str(report["watermark_found"]).lower()}
+    return {
+        "state": state.value,
+        "outcome": report["outcome"],
+        "watermark_found": str(report["watermark_found"]).lower(),
+    }

@@ -360,11 +360,21 @@ class Submitter:
         )
 
     def _fail(self, job_id: str, error: dict[str, Any], reason: str) -> SubmitResult:
-        self._jobs.update(
+        """DoveRunner refused the request: the job ends FAILED (outcome REFUSED), with its report."""
+        job = self._jobs.update(
             job_id,
-            {"state": JobState.FAILED.value, "reason": reason, "error": error, "finished_at": now_iso()},
+            {
+                "state": JobState.FAILED.value,
+                "reason": reason,
+                "error": error,
+                "refused_by_doverunner": True,
+                "finished_at": now_iso(),
+            },
             expect=(JobState.SUBMITTING,),
         )
+        # The operator finds the refusal where a report would be, not only in the jobs table.
+        report = self._reports.write(job, JobState.FAILED, reason)
+        self._jobs.update(job_id, {"report_key": report["report_key"]})
         metrics.add_metric(name="JobsFailed", unit="Count", value=1)
         logger.error("DoveRunner refused the detection request", extra={"error_code": error.get("error_code")})
         return SubmitResult(job_id, JobState.FAILED.value, "failed", reason)

@@ -149,7 +149,10 @@ def test_result_message_of_a_job_without_error_has_no_error_code() -> None:
 
 @pytest.mark.parametrize(("found", "text"), [(True, "true"), (False, "false")])
 def test_result_attributes_are_text_for_filter_policies(found: bool, text: str) -> None:
-    assert result_attributes(JobState.COMPLETED, {"watermark_found": found}) == {
+    report = {"watermark_found": found, "outcome": "WATERMARK_FOUND" if found else "NO_WATERMARK"}
+
+    assert result_attributes(JobState.COMPLETED, report) == {
         "state": "COMPLETED",
+        "outcome": report["outcome"],
         "watermark_found": text,
     }

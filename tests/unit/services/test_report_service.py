@@ -80,12 +80,15 @@ def test_finish_publishes_the_result_with_attributes_for_filters(
     found: bool,
     attribute: str,
 ) -> None:
-    job_id = tracked_job(detection_id=1001, watermark_found=found, wm_key="0001" if found else "")
+    job_id = tracked_job(
+        detection_id=1001, detect_status="FD004", watermark_found=found, wm_key="0001" if found else ""
+    )
 
     summary = end(job_id, "terminal")
 
     ((message, attributes),) = results.published
-    assert attributes == {"state": "COMPLETED", "watermark_found": attribute}
+    outcome = "WATERMARK_FOUND" if found else "NO_WATERMARK"
+    assert attributes == {"state": "COMPLETED", "outcome": outcome, "watermark_found": attribute}
     assert message == summary
     assert (message["type"], message["report"]) == (
         "doverunner.detection.finished",

@@ -350,6 +350,19 @@ def test_refusal_fails_the_job_with_the_guides_explanation(
     assert "A4019" in str(job["reason"])
 
 
+def test_refusal_writes_a_report_whose_outcome_is_refused_with_the_code(
+    submitter: Submitter, objects: MemoryObjects, jobs: MemoryJobs, doverunner: FakeDoveRunner
+) -> None:
+    ref = drop(objects)
+    doverunner.fail_next(api_error("A4019", "request upload URL"))
+
+    submitter.submit(ref)
+
+    job = job_of(jobs, ref)
+    report = objects.document(ref.bucket, job["report_key"])
+    assert (report["state"], report["outcome"], report["error"]["error_code"]) == ("FAILED", "REFUSED", "A4019")
+
+
 def test_refused_job_starts_no_execution(
     submitter: Submitter, objects: MemoryObjects, doverunner: FakeDoveRunner, executions: MemoryExecutions
 ) -> None:
