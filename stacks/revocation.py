@@ -29,6 +29,7 @@ from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from antipiracy import environment as names
+from antipiracy.domain.revocations import TTL_ATTRIBUTE
 from antipiracy.domain.web_acls import WAF_REGION, WebAclFailed, parse_arn
 from stacks.functions import FunctionInputs
 from stacks.nag import acknowledge, resource_evidence
@@ -37,7 +38,6 @@ from stacks.storage import record_table
 from stacks.topics import encrypted_topic
 
 REVOKER_TIMEOUT_SECONDS = 60
-LEDGER_TTL_ATTRIBUTE = "ttl_epoch"
 
 
 def web_acl_parts(arn: str) -> tuple[str, str]:
@@ -87,7 +87,7 @@ class Revocation(Construct):
         )
         # Items the revoker writes for refused or unverified notifications carry ttl_epoch: a flood of forged
         # notifications cannot grow the ledger for good. Blocks (and their evidence) have none and stay.
-        self.ledger = record_table(self, "Ledger", partition_key="token", time_to_live_attribute=LEDGER_TTL_ATTRIBUTE)
+        self.ledger = record_table(self, "Ledger", partition_key="token", time_to_live_attribute=TTL_ATTRIBUTE)
         self.ledger.add_global_secondary_index(
             index_name="by-state-expiry",
             partition_key=dynamodb.Attribute(name="state", type=dynamodb.AttributeType.STRING),

@@ -18,13 +18,13 @@ from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from antipiracy.adapters.dynamodb import dynamo, plain
-from antipiracy.adapters.ledger_table import MAX_MESSAGES_KEPT, removals
+from antipiracy.adapters.ledger_table import MAX_MESSAGES_KEPT
 from antipiracy.adapters.messaging import MAX_REASON_CHARS
 from antipiracy.domain.jobs import FINAL_STATES, JobExists, JobState, StateConflict, now_iso
 from antipiracy.domain.notifications import StatusNotification
 from antipiracy.domain.reports import ReportConflict
 from antipiracy.domain.requests import S3ObjectRef
-from antipiracy.domain.revocations import NoRoom, RevocationState, epoch
+from antipiracy.domain.revocations import NoRoom, RevocationState, epoch, removals
 from antipiracy.domain.waf_rules import url_safe
 from doverunner import (
     DEFAULT_SERVICE,

@@ -10,18 +10,10 @@ from boto3.dynamodb.conditions import Key
 from antipiracy.adapters.dynamodb import plain, query_all
 from antipiracy.domain.jobs import now_iso
 from antipiracy.domain.notifications import MAX_STORED_MESSAGE, StatusNotification
-from antipiracy.domain.revocations import RevocationState, epoch
+from antipiracy.domain.revocations import RevocationState, epoch, removals
 from antipiracy.domain.waf_rules import url_safe
 
 MAX_MESSAGES_KEPT = 10
-TTL_ATTRIBUTE = "ttl_epoch"  # the table's TimeToLiveSpecification attribute: epoch seconds when DynamoDB deletes it
-
-
-def removals(state: RevocationState, fields: dict[str, Any] | None, remove: tuple[str, ...]) -> tuple[str, ...]:
-    """What a record removes: `remove`, and the expiry of a refusal once the token is BLOCKED (deduplicated, never
-    an attribute the record sets)."""
-    wanted = (*remove, TTL_ATTRIBUTE) if state is RevocationState.BLOCKED else remove
-    return tuple(name for name in dict.fromkeys(wanted) if name not in (fields or {}))
 
 
 class LedgerTable:
@@ -48,7 +40,8 @@ class LedgerTable:
         fields: dict[str, Any] | None = None,
         remove: tuple[str, ...] = (),
     ) -> dict[str, Any]:
-        """Sets the token's state and fields (removing `remove`, and ttl_epoch when BLOCKED), and adds the detection
+        """Sets the token's state and fields (removing `remove`, and a refusal's fields once the token is acted on:
+        domain/revocations.removals), and adds the detection
         and message behind it (the message cut to MAX_STORED_MESSAGE characters)."""
         remove = removals(state, fields, remove)
         values: dict[str, Any] = {

@@ -34,3 +34,18 @@ class RevocationResult:
 
 def epoch(moment: datetime) -> int:
     return int(moment.timestamp())
+
+
+# A refused or unverified token's ledger item expires: DynamoDB's TTL deletes it at this attribute's time (epoch
+# seconds; the stack turns TTL on for it). Once the token is acted on (blocked, or refused for want of room) the
+# refusal is over: its expiry and the check it failed go.
+TTL_ATTRIBUTE = "ttl_epoch"
+REFUSAL_FIELDS = (TTL_ATTRIBUTE, "refused_check")
+_ACTED_ON = frozenset({RevocationState.BLOCKED, RevocationState.CAPACITY_EXCEEDED})
+
+
+def removals(state: RevocationState, fields: dict[str, Any] | None, remove: tuple[str, ...]) -> tuple[str, ...]:
+    """What a ledger record in `state` removes: `remove`, and a refusal's fields once the token is acted on
+    (deduplicated, never an attribute the record sets)."""
+    wanted = (*remove, *REFUSAL_FIELDS) if state in _ACTED_ON else remove
+    return tuple(name for name in dict.fromkeys(wanted) if name not in (fields or {}))

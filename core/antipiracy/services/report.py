@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from antipiracy.domain.jobs import FINAL_STATES, UNFINISHED_STATES, JobState, StateConflict
-from antipiracy.domain.keys import key_problem
 from antipiracy.domain.reports import (
     FALLBACK_FIELDS,
     ReportConflict,
@@ -14,6 +13,7 @@ from antipiracy.domain.reports import (
     newer_or_same,
     own_report_key,
     pipeline_error,
+    rejected_report_key,
     report_key,
     result_attributes,
     result_message,
@@ -47,7 +47,7 @@ class Reports:
         report = build_report(job, state, reason)
         bucket, key = job["bucket"], job["key"]
         report["report_key"] = own_report_key(self._results_prefix, job)
-        if key_problem(key, self._results_prefix):
+        if report["report_key"] == rejected_report_key(self._results_prefix, job["job_id"]):
             report.update(current_report_key=None, current=False)
         else:
             report.update(current_report_key=report_key(self._results_prefix, key), current=True)

@@ -10,7 +10,8 @@ BLOCKED (with when it expires), NOT_VERIFIED (DoveRunner did not confirm the tok
 REFUSED (the notification failed a check, named in `refused_check` and `reason`: nothing blocked),
 CAPACITY_EXCEEDED (the web ACL had no room: nothing blocked, an alarm fires), LIFTED (expired or unblocked).
 NOT_VERIFIED and REFUSED items carry `ttl_epoch` (REFUSAL_TTL_SECONDS after the refusal), so DynamoDB's TTL deletes
-them; a later BLOCKED record removes it. The ledger keeps the notification itself, never the SNS envelope.
+them; the ledger drops it, and the failed check, once the token is acted on (domain/revocations.removals). The
+ledger keeps the notification itself, never the SNS envelope.
 Blocking is idempotent: the same token from a repeated message or from a second detection is blocked once, and
 the ledger item gathers every detection that named it.
 """
@@ -25,14 +26,13 @@ from typing import Any
 from antipiracy import environment as names
 from antipiracy.domain.jobs import now_iso
 from antipiracy.domain.notifications import StatusNotification, inner_message
-from antipiracy.domain.revocations import NoRoom, RevocationResult, RevocationState, epoch
+from antipiracy.domain.revocations import TTL_ATTRIBUTE, NoRoom, RevocationResult, RevocationState, epoch
 from antipiracy.domain.waf_rules import url_safe
 from antipiracy.observability import logger, metrics
 from antipiracy.ports import Blocker, DetectionApi, Jobs, JobWaker, Ledger, ReportRewriter
 from doverunner import DoveRunnerApiError, describe_error
 
 REFUSAL_TTL_SECONDS = 30 * 24 * 3600  # a refused or unverified ledger item is deleted by DynamoDB's TTL after this
-TTL_ATTRIBUTE = "ttl_epoch"  # the ledger table's TimeToLiveSpecification attribute (set by the stack)
 
 
 @dataclass(frozen=True)
@@ -112,9 +112,7 @@ class Revoker:
         token = note.watermark_token
         existing = self._ledger.get(token)
         if existing and existing.get("state") == RevocationState.BLOCKED.value:
-            self._ledger.record(
-                token, RevocationState.BLOCKED, note=note, message=message, job_id=job_id, remove=(TTL_ATTRIBUTE,)
-            )
+            self._ledger.record(token, RevocationState.BLOCKED, note=note, message=message, job_id=job_id)
             self._note_on_job(job_id, token, RevocationState.BLOCKED)
             metrics.add_metric(name="RevocationsRepeated", unit="Count", value=1)
             return RevocationResult("already_blocked", url_safe(token), note.detection_id, job_id)
@@ -148,7 +146,6 @@ class Revoker:
                 message=message,
                 job_id=job_id,
                 fields={"verified_at": verified_at, "reason": str(exc)},
-                remove=(TTL_ATTRIBUTE, "refused_check"),
             )
             self._note_on_job(job_id, token, RevocationState.CAPACITY_EXCEEDED)
             metrics.add_metric(name=names.METRIC_REFUSED_FOR_CAPACITY, unit="Count", value=1)
@@ -163,7 +160,7 @@ class Revoker:
             message=message,
             job_id=job_id,
             fields=fields,
-            remove=(*remove, TTL_ATTRIBUTE, "refused_check"),
+            remove=remove,
         )
         self._note_on_job(job_id, token, RevocationState.BLOCKED)
         metrics.add_metric(name="SessionsBlocked", unit="Count", value=1)
@@ -270,9 +267,7 @@ class Revoker:
         self._blocker.block([token])
         fields, remove = self._expiry()
         fields.update(blocked_at=now_iso(), reason=reason or "blocked by an operator")
-        self._ledger.record(
-            token, RevocationState.BLOCKED, fields=fields, remove=(*remove, TTL_ATTRIBUTE, "refused_check")
-        )
+        self._ledger.record(token, RevocationState.BLOCKED, fields=fields, remove=remove)
         return RevocationResult("blocked", url_safe(token))
 
     def _expiry(self) -> tuple[dict[str, Any], tuple[str, ...]]:
