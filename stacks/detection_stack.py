@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, RemovalPolicy, Stack
+from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from antipiracy import environment as names
-from stacks.functions import FunctionInputs
+from stacks.functions import FunctionInputs, PipelineFunction
 from stacks.ingest import Ingest
 from stacks.nag import acknowledge, acknowledge_scan
 from stacks.observability import Observability
@@ -32,6 +35,7 @@ class DoveRunnerDetectionStack(Stack):
     def __init__(self, scope: Construct, construct_id: str = STACK_NAME, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         settings = Settings.from_context(self)
+        self.settings = settings
         retention = _retention(settings.log_retention_days)
 
         self.client_layer = DoveRunnerClientLayer(self, "ClientLayer", architecture=settings.layer_architecture)
@@ -64,7 +68,11 @@ class DoveRunnerDetectionStack(Stack):
             jobs_table=self.jobs.table,
             ingest_queue=self.ingest.queue,
         )
-        self.ingest.submit.add_environment(names.STATE_MACHINE_ARN, self.tracking.state_machine.state_machine_arn)
+        submit = self.ingest.submit
+        submit.add_environment(names.STATE_MACHINE_ARN, self.tracking.state_machine.state_machine_arn)
+        # A job the submit function ends (rejected, refused) or holds has its result message too.
+        submit.add_environment(names.RESULTS_TOPIC_ARN, self.tracking.results_topic.topic_arn)
+        submit.allow_publishing(self.tracking.results_topic, topic_key)
         self.revocation = (
             Revocation(self, "Revocation", inputs=inputs, topic_key=topic_key, bucket=self.ingest.bucket)
             if settings.revocation
@@ -92,6 +100,11 @@ class DoveRunnerDetectionStack(Stack):
         self.tracking.allow_waking(self.ingest.submit)
 
         self.observability = Observability(self, "Observability", topic_key=topic_key, alarm_email=settings.alarm_email)
+        # Paused submissions are told to the operator at once, beside the alarm on held jobs.
+        submit.add_environment(names.OPERATOR_TOPIC_ARN, self.observability.operator_topic.topic_arn)
+        submit.allow_publishing(self.observability.operator_topic, topic_key)
+        self.prober = self._prober(inputs, settings)
+        functions["Prober"] = self.prober
         lambdas = {name: f.function for name, f in functions.items()} | {"Waiter": self.tracking.waiter.function}
         self.observability.watch_dead_letter_queue(self.ingest.dead_letter_queue)
         if self.revocation is not None:
@@ -100,6 +113,7 @@ class DoveRunnerDetectionStack(Stack):
             )
             self.observability.watch_capacity()
             self.observability.watch_rejected_notifications()
+        self.observability.watch_holds()
         self.observability.watch_functions(lambdas)
         self.observability.watch_state_machine(self.tracking.state_machine)
         self.observability.add_dashboard(
@@ -144,6 +158,43 @@ class DoveRunnerDetectionStack(Stack):
         )
         return publisher, registrar
 
+    def _prober(self, inputs: FunctionInputs, settings: Settings) -> PipelineFunction:
+        """Every ten minutes: resumes paused submissions once DoveRunner takes requests again (services/holds.py)."""
+        prober = inputs.function(
+            self,
+            "Prober",
+            handler_folder="prober",
+            description="DoveRunner detection: resumes paused submissions when DoveRunner takes requests again",
+            environment={
+                names.JOBS_TABLE: self.jobs.table.table_name,
+                names.DOVERUNNER_SECRET_ID: self.credentials.secret.secret_arn,
+                names.DOVERUNNER_SITE_ID: settings.site_id,
+                names.DOVERUNNER_API_URL: settings.api_url,
+                names.INGEST_QUEUE_URL: self.ingest.queue.queue_url,
+                names.QUOTA_PROBE_SECONDS: str(settings.quota_probe_seconds),
+            },
+            timeout=Duration.seconds(300),
+        )
+        events.Rule(
+            self,
+            "ProbePausedSubmissions",
+            description="Resumes paused DoveRunner submissions once DoveRunner takes requests again",
+            schedule=events.Schedule.rate(Duration.minutes(10)),
+            targets=[targets.LambdaFunction(prober.function)],
+        )
+        self.credentials.secret.grant_read(prober.role)
+        self.ingest.queue.grant_send_messages(prober.role)
+        prober.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:Query"],
+                resources=[
+                    self.jobs.table.table_arn,
+                    f"{self.jobs.table.table_arn}/index/{JobsTable.STATE_INDEX}",
+                ],
+            )
+        )
+        return prober
+
     def _grant_jobs(self, role: Any, write: bool = False, query: bool = False) -> None:
         from aws_cdk import aws_iam as iam
 
@@ -169,6 +220,8 @@ class DoveRunnerDetectionStack(Stack):
             "ResultsTopicArn": (self.tracking.results_topic.topic_arn, "one message per finished job"),
             "OperatorTopicArn": (self.observability.operator_topic.topic_arn, "alarms"),
             "DoveRunnerSecretArn": (self.credentials.secret.secret_arn, "fill with the DoveRunner credentials"),
+            "RequestsPrefix": (self.settings.requests_prefix, "drop URL and live requests (.json, .jsonl) here"),
+            "ResultsPrefix": (self.settings.results_prefix, "where the reports are"),
         }
         if self.revocation is not None:
             revocation = self.revocation

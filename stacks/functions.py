@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jsii
-from aws_cdk import AssetHashType, BundlingOptions, CustomResource, DockerImage, Duration, ILocalBundling
+from aws_cdk import AssetHashType, Aws, BundlingOptions, CustomResource, DockerImage, Duration, ILocalBundling
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
 from constructs import Construct, IValidation
 
 from antipiracy import environment as names
@@ -25,7 +27,7 @@ from stacks.shared_layer import DoveRunnerClientLayer, package_fingerprint
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = REPO_ROOT / "functions"
 CORE_PACKAGE = REPO_ROOT / "core" / "antipiracy"
-HANDLERS = ("submit", "tracker", "reporter", "revoker", "lifter", "registrar", "waiter", "webacl")
+HANDLERS = ("submit", "tracker", "reporter", "revoker", "lifter", "registrar", "waiter", "webacl", "prober")
 # Read by Powertools itself: every function gets them, none of the settings read them.
 POWERTOOLS_ENVIRONMENT = {
     names.POWERTOOLS_SERVICE_NAME: names.SERVICE_NAME,
@@ -154,6 +156,18 @@ class PipelineFunction(Construct):
             resource_type=resource_type,
             properties=properties,
             service_timeout=timeout,
+        )
+
+    def allow_publishing(self, topic: sns.ITopic, key: kms.IKey) -> None:
+        """Publishing to an encrypted topic: sns:Publish on it, and its key only as SNS uses it on the function's
+        behalf. Explicit actions: grant_publish would add kms:GenerateDataKey*, an action wildcard."""
+        self.role.add_to_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=[topic.topic_arn]))
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                resources=[key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"sns.{Aws.REGION}.{Aws.URL_SUFFIX}"}},
+            )
         )
 
     def allow_report_writes(self, bucket: s3.IBucket, results_prefix: str) -> None:

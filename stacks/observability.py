@@ -123,6 +123,23 @@ class Observability(Construct):
             threshold=threshold,
         )
 
+    def watch_holds(self) -> None:
+        """DoveRunner refusing a request: the site's quota or credentials (jobs held, submissions paused), or one
+        job's request (refused)."""
+        self._alarm(
+            "DetectionJobsHeld",
+            custom_metric(names.METRIC_JOBS_HELD),
+            "DoveRunner refused the site's quota or credentials: submissions are paused and new jobs are held. The "
+            "operator topic's message and the held jobs' reports say which code; fix the cause (raise the quota, "
+            "correct the secret), then run `doverunner jobs retry --held` (the probe also resumes them).",
+        )
+        self._alarm(
+            "DetectionRequestsRefused",
+            custom_metric(names.METRIC_JOBS_REFUSED),
+            "DoveRunner refused a detection request: the job's report (outcome REFUSED) names the A-code, its cause "
+            "and solution. `doverunner jobs retry JOB` sends it again once fixed.",
+        )
+
     def watch_functions(self, functions: Mapping[str, lambda_.IFunction]) -> None:
         for name, function in functions.items():
             self._alarm(

@@ -29,6 +29,13 @@ class Settings:
     wait_growth: float = 2.0
     max_tracking_seconds: int = 7 * 24 * 3600
     find_upload_seconds: int = 1800
+    # Requests by file (docs/pipeline.md#requests-by-file): a folder under the inbox prefix.
+    requests_prefix: str = "inbox/requests/"
+    max_request_lines: int = 1000
+    max_request_bytes: int = 1024 * 1024
+    live_max_seconds: int = 3600  # a live request without max_seconds is stopped after this long
+    # Paused submissions (quota): the probe resumes them after this long; credentials are probed every run.
+    quota_probe_seconds: int = 3600
     url_detection_threshold_bytes: int = 5 * 1024**3  # above the single-PUT limit, URL detection
     force_url_detection: bool = False
     presigned_url_seconds: int = 12 * 3600
@@ -90,6 +97,14 @@ class Settings:
             raise ValueError("context inboxPrefix and resultsPrefix must end with '/'")
         if self.results_prefix.startswith(self.inbox_prefix):
             raise ValueError("context resultsPrefix must be outside inboxPrefix (reports would be submitted)")
+        if not self.requests_prefix.endswith("/") or not self.requests_prefix.startswith(self.inbox_prefix):
+            raise ValueError(f"context {PREFIX}requestsPrefix must be a folder under inboxPrefix, ending with '/'")
+        if self.requests_prefix == self.inbox_prefix:
+            raise ValueError(f"context {PREFIX}requestsPrefix must be a folder under inboxPrefix, not the inbox itself")
+        if self.live_max_seconds < 1:
+            raise ValueError(f"context {PREFIX}liveMaxSeconds must be at least 1")
+        if self.max_request_lines < 1 or self.max_request_bytes < 1:
+            raise ValueError(f"context {PREFIX}maxRequestLines and {PREFIX}maxRequestBytes must be at least 1")
         if self.register_topic and not (self.revocation and self.notification_publisher):
             raise ValueError(
                 f"context {PREFIX}registerTopic needs {PREFIX}revocation and {PREFIX}notificationPublisher: DoveRunner "
@@ -120,6 +135,11 @@ class Settings:
             names.URL_DETECTION_THRESHOLD_BYTES: str(self.url_detection_threshold_bytes),
             names.FORCE_URL_DETECTION: str(self.force_url_detection).lower(),
             names.PRESIGNED_URL_SECONDS: str(self.presigned_url_seconds),
+            names.REQUESTS_PREFIX: self.requests_prefix,
+            names.MAX_REQUEST_LINES: str(self.max_request_lines),
+            names.MAX_REQUEST_BYTES: str(self.max_request_bytes),
+            # A live detection is never tracked longer than any job.
+            names.LIVE_MAX_SECONDS: str(min(self.live_max_seconds, self.max_tracking_seconds)),
         }
 
 

@@ -35,9 +35,11 @@ def record_table(
 
 
 class JobsTable(Construct):
-    """One item per S3 object version (job_id); found by DoveRunner detection id through a secondary index."""
+    """One item per S3 object version or request (job_id); found by DoveRunner detection id, and listed by state
+    (held jobs, an operator's `doverunner jobs list --state`), through secondary indexes."""
 
     DETECTION_INDEX = "by-detection-id"
+    STATE_INDEX = "by-state"
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
@@ -45,6 +47,11 @@ class JobsTable(Construct):
         self.table.add_global_secondary_index(
             index_name=self.DETECTION_INDEX,
             partition_key=dynamodb.Attribute(name="detection_id", type=dynamodb.AttributeType.NUMBER),
+        )
+        self.table.add_global_secondary_index(
+            index_name=self.STATE_INDEX,
+            partition_key=dynamodb.Attribute(name="state", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="created_at", type=dynamodb.AttributeType.STRING),
         )
 
 

@@ -6,7 +6,7 @@ and a report step that fails in a fallback report, so no job stays unfinished.""
 
 from __future__ import annotations
 
-from aws_cdk import Aws, Duration
+from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -61,18 +61,7 @@ class Tracking(Construct):
             description="DoveRunner detection: writes a job's report next to its input and publishes the result",
             environment={**inputs.environment, names.RESULTS_TOPIC_ARN: self.results_topic.topic_arn},
         )
-        # Explicit actions: grant_publish would add kms:GenerateDataKey*, an action wildcard.
-        self.reporter.role.add_to_policy(
-            iam.PolicyStatement(actions=["sns:Publish"], resources=[self.results_topic.topic_arn])
-        )
-        # The topic's key, only as SNS uses it on the reporter's behalf.
-        self.reporter.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["kms:GenerateDataKey", "kms:Decrypt"],
-                resources=[topic_key.key_arn],
-                conditions={"StringEquals": {"kms:ViaService": f"sns.{Aws.REGION}.{Aws.URL_SUFFIX}"}},
-            )
-        )
+        self.reporter.allow_publishing(self.results_topic, topic_key)
         self.reporter.allow_report_writes(bucket, settings.results_prefix)
         self.waiter = inputs.function(
             self,

@@ -142,10 +142,23 @@ class PipelineConfig(_FromEnvironment):
     wait_growth: float = field(metadata=_from(names.WAIT_GROWTH, "2"))
     max_tracking_seconds: int = field(metadata=_from(names.MAX_TRACKING_SECONDS, str(7 * 24 * 3600)))
     find_upload_seconds: int = field(metadata=_from(names.FIND_UPLOAD_SECONDS, "1800"))
+    # Requests by file (domain/detection_requests.py): where they are dropped, how much one file may hold.
+    requests_prefix: str = field(metadata=_from(names.REQUESTS_PREFIX, "inbox/requests/"))
+    max_request_lines: int = field(metadata=_from(names.MAX_REQUEST_LINES, "1000"))
+    max_request_bytes: int = field(metadata=_from(names.MAX_REQUEST_BYTES, str(1024 * 1024)))
+    live_max_seconds: int = field(metadata=_from(names.LIVE_MAX_SECONDS, "3600"))
+    operator_topic_arn: str = field(metadata=_from(names.OPERATOR_TOPIC_ARN, ""))
 
     def _validate(self) -> None:
         if self.initial_wait_seconds < 1 or self.max_wait_seconds < self.initial_wait_seconds:
             raise ConfigError(f"{names.INITIAL_WAIT_SECONDS} must be at least 1 and at most {names.MAX_WAIT_SECONDS}")
+        if not self.requests_prefix.startswith(self.inbox_prefix) or self.requests_prefix == self.inbox_prefix:
+            raise ConfigError(
+                f"{names.REQUESTS_PREFIX} ({self.requests_prefix!r}) must be a folder under {names.INBOX_PREFIX} "
+                f"({self.inbox_prefix!r}): the inbox's events are what brings the requests"
+            )
+        if not 1 <= self.live_max_seconds <= self.max_tracking_seconds:
+            raise ConfigError(f"{names.LIVE_MAX_SECONDS} must be between 1 and {names.MAX_TRACKING_SECONDS}")
 
 
 @once
@@ -203,6 +216,25 @@ class RegistrarConfig(_FromEnvironment):
     site_id: str = field(metadata=_from(names.DOVERUNNER_SITE_ID))
     api_url: str = field(metadata=_from(names.DOVERUNNER_API_URL, DEFAULT_API_URL))
     default_service: str = "PD002"
+
+
+@_contract(names.PROBER)
+@dataclass(frozen=True)
+class ProberConfig(_FromEnvironment):
+    """What the probe of paused submissions reads: DoveRunner, the jobs table, the ingest queue."""
+
+    jobs_table: str = field(metadata=_from(names.JOBS_TABLE))
+    secret_id: str = field(metadata=_from(names.DOVERUNNER_SECRET_ID))
+    site_id: str = field(metadata=_from(names.DOVERUNNER_SITE_ID))
+    api_url: str = field(metadata=_from(names.DOVERUNNER_API_URL, DEFAULT_API_URL))
+    ingest_queue_url: str = field(metadata=_from(names.INGEST_QUEUE_URL))
+    quota_probe_seconds: int = field(metadata=_from(names.QUOTA_PROBE_SECONDS, "3600"))
+    default_service: str = "PD002"
+
+
+@once
+def prober_config() -> ProberConfig:
+    return ProberConfig.from_env()
 
 
 def settings_of(handler_folder: str) -> type[_FromEnvironment] | None:

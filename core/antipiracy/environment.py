@@ -34,6 +34,13 @@ MAX_WAIT_SECONDS: Final = "MAX_WAIT_SECONDS"
 WAIT_GROWTH: Final = "WAIT_GROWTH"
 MAX_TRACKING_SECONDS: Final = "MAX_TRACKING_SECONDS"
 FIND_UPLOAD_SECONDS: Final = "FIND_UPLOAD_SECONDS"
+REQUESTS_PREFIX: Final = "REQUESTS_PREFIX"
+MAX_REQUEST_LINES: Final = "MAX_REQUEST_LINES"
+MAX_REQUEST_BYTES: Final = "MAX_REQUEST_BYTES"
+LIVE_MAX_SECONDS: Final = "LIVE_MAX_SECONDS"
+OPERATOR_TOPIC_ARN: Final = "OPERATOR_TOPIC_ARN"
+INGEST_QUEUE_URL: Final = "INGEST_QUEUE_URL"
+QUOTA_PROBE_SECONDS: Final = "QUOTA_PROBE_SECONDS"
 
 # ---- revocation: the ledger, the web ACL, how long a block lasts -------------------------------------------------
 LEDGER_TABLE: Final = "LEDGER_TABLE"
@@ -58,6 +65,9 @@ METRIC_NOT_VERIFIED: Final = "RevocationsNotVerified"
 METRIC_NOTIFICATIONS_REFUSED: Final = "NotificationsRefused"
 METRIC_REFUSED_FOR_CAPACITY: Final = "RevocationsRefusedForCapacity"
 METRIC_WEB_ACL_CAPACITY_USED: Final = "WebAclCapacityUsedPercent"
+METRIC_JOBS_HELD: Final = "JobsHeld"
+METRIC_JOBS_REFUSED: Final = "JobsRefused"
+METRIC_SUBMISSIONS_PAUSED: Final = "SubmissionsPaused"
 
 
 @dataclass(frozen=True)
@@ -89,14 +99,22 @@ DETECTION_TUNING: Final = frozenset(
         WAIT_GROWTH,
         MAX_TRACKING_SECONDS,
         FIND_UPLOAD_SECONDS,
+        REQUESTS_PREFIX,
+        MAX_REQUEST_LINES,
+        MAX_REQUEST_BYTES,
+        LIVE_MAX_SECONDS,
     }
 )
 
 PIPELINE: Final = SettingsVariables(
     "PipelineConfig",
-    DOVERUNNER_SITE | DETECTION_TUNING | {JOBS_TABLE, RESULTS_PREFIX, STATE_MACHINE_ARN, RESULTS_TOPIC_ARN},
-    optional=frozenset({STATE_MACHINE_ARN, RESULTS_TOPIC_ARN}),
+    DOVERUNNER_SITE
+    | DETECTION_TUNING
+    | {JOBS_TABLE, RESULTS_PREFIX, STATE_MACHINE_ARN, RESULTS_TOPIC_ARN, OPERATOR_TOPIC_ARN},
+    optional=frozenset({STATE_MACHINE_ARN, RESULTS_TOPIC_ARN, OPERATOR_TOPIC_ARN}),
 )
+# The probe of paused submissions: the jobs table, DoveRunner, the ingest queue the held jobs go back to.
+PROBER: Final = SettingsVariables("ProberConfig", DOVERUNNER_SITE | {JOBS_TABLE, INGEST_QUEUE_URL, QUOTA_PROBE_SECONDS})
 REVOCATION: Final = SettingsVariables(
     "RevocationConfig",
     DOVERUNNER_SITE
@@ -153,12 +171,15 @@ class FunctionEnvironment:
 
 # Handler folder (functions/<folder>/handler.py) -> its part of the contract, as core/antipiracy/wiring.py reads it.
 FUNCTIONS: Final[Mapping[str, FunctionEnvironment]] = {
-    # config(): starts the tracking execution of each job.
-    "submit": FunctionEnvironment(PIPELINE, uses=frozenset({STATE_MACHINE_ARN})),
+    # config(): starts the tracking execution of each job; publishes the result of a job it ends (rejected,
+    # refused, held) and tells the operator when it pauses submissions.
+    "submit": FunctionEnvironment(PIPELINE, uses=frozenset({STATE_MACHINE_ARN, RESULTS_TOPIC_ARN, OPERATOR_TOPIC_ARN})),
     # config(): checks a detection; neither starts executions nor publishes.
     "tracker": FunctionEnvironment(PIPELINE),
     # config(): writes the report and publishes the result.
     "reporter": FunctionEnvironment(PIPELINE, uses=frozenset({RESULTS_TOPIC_ARN})),
+    # prober_config(): resumes paused submissions when DoveRunner takes requests again.
+    "prober": FunctionEnvironment(PROBER),
     # jobs_table(): keeps a task token on the job.
     "waiter": FunctionEnvironment(WAITER),
     # revocation_config(): sends invalid notifications to the dead-letter queue.

@@ -7,12 +7,17 @@ from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.utilities.data_classes import S3Event
 
-from antipiracy.domain.requests import RESUBMIT_MESSAGE, ResubmitRequest, S3ObjectRef
+from antipiracy.domain.requests import RESUBMIT_MESSAGE, RETRY_MESSAGE, ResubmitRequest, RetryRequest, S3ObjectRef
 
 
-def requests_from_message(body: Any) -> list[S3ObjectRef | ResubmitRequest]:
-    """What an ingest-queue message asks for: the objects of an S3 event notification, or tracking's request to
-    upload a job's file again. Anything else is an error."""
+def requests_from_message(body: Any) -> list[S3ObjectRef | ResubmitRequest | RetryRequest]:
+    """What an ingest-queue message asks for: the objects of an S3 event notification, tracking's request to
+    upload a job's file again, or a request to send a held job again. Anything else is an error."""
+    if isinstance(body, dict) and body.get("type") == RETRY_MESSAGE:
+        job_id, by = body.get("job_id"), body.get("requested_by")
+        if not isinstance(job_id, str) or not job_id or not isinstance(by, str):
+            raise ValueError("a retry request needs a job_id and who requested it (requested_by)")
+        return [RetryRequest(job_id, by)]
     if isinstance(body, dict) and body.get("type") == RESUBMIT_MESSAGE:
         job_id, uploads = body.get("job_id"), body.get("uploads")
         if not isinstance(job_id, str) or not job_id or not isinstance(uploads, int) or isinstance(uploads, bool):

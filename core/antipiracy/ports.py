@@ -49,6 +49,22 @@ class Jobs(Protocol):
 
     def request_wake(self, job_id: str) -> tuple[bool, str | None]: ...
 
+    def with_state(self, state: Any) -> Iterator[dict[str, Any]]:
+        """The jobs in `state`, oldest first (the `by-state` index)."""
+        ...
+
+    def submission_pause(self) -> dict[str, Any] | None:
+        """The pause of submissions in force (domain/holds.py), or None."""
+        ...
+
+    def pause_submissions(self, record: dict[str, Any]) -> bool:
+        """Records the pause unless one is in force; whether this call paused."""
+        ...
+
+    def resume_submissions(self) -> dict[str, Any] | None:
+        """Lifts the pause; the one lifted, or None when there was none."""
+        ...
+
 
 class Objects(Protocol):
     """The inbox bucket: the dropped videos and the reports."""
@@ -96,6 +112,18 @@ class Executions(Protocol):
 
 class ResultsTopic(Protocol):
     def publish(self, message: Mapping[str, Any], attributes: Mapping[str, str]) -> None: ...
+
+
+class RetryRequests(Protocol):
+    """Asks the submit function to send a held or refused job again (a message on the ingest queue)."""
+
+    def request_retry(self, job_id: str, requested_by: str) -> None: ...
+
+
+class OperatorAlerts(Protocol):
+    """The operator topic: what needs a person now."""
+
+    def alert(self, subject: str, message: str) -> None: ...
 
 
 class DeadLetters(Protocol):
@@ -156,6 +184,10 @@ class DetectionApi(Protocol):
     def detail(self, detection_id: int, *, service: str | None = None) -> Detection: ...
 
     def detect_url(self, title: str, file_path: str, *, demo: bool = False, service: str | None = None) -> int: ...
+
+    def detect_live(self, title: str, file_path: str, *, demo: bool = False, service: str | None = None) -> int: ...
+
+    def stop(self, detection_id: int, *, service: str | None = None) -> int: ...
 
     def detect_upload(
         self,

@@ -11,15 +11,25 @@ from botocore.config import Config
 
 from antipiracy.adapters.jobs_table import JobsTable
 from antipiracy.adapters.ledger_table import LedgerTable
-from antipiracy.adapters.messaging import SnsResultsTopic, SqsDeadLetters
+from antipiracy.adapters.messaging import SnsOperatorAlerts, SnsResultsTopic, SqsDeadLetters, SqsRetryRequests
 from antipiracy.adapters.s3_objects import S3Objects
 from antipiracy.adapters.step_functions import StepFunctionsExecutions
 from antipiracy.adapters.waf_blocker import SessionBlocker
 from antipiracy.adapters.web_acls import WebAclManager
-from antipiracy.config import PipelineConfig, RegistrarConfig, RevocationConfig, config, jobs_table, revocation_config
+from antipiracy.config import (
+    PipelineConfig,
+    ProberConfig,
+    RegistrarConfig,
+    RevocationConfig,
+    config,
+    jobs_table,
+    prober_config,
+    revocation_config,
+)
 from antipiracy.domain.waf_rules import WafTarget
 from antipiracy.domain.web_acls import WAF_REGION
 from antipiracy.process_cache import latest, once
+from antipiracy.services.holds import Holds
 from antipiracy.services.register import Registrar, publisher_keys_from
 from antipiracy.services.report import Reports
 from antipiracy.services.revoke import Revoker
@@ -53,7 +63,7 @@ def _dynamodb() -> Any:
 
 
 def doverunner_client(
-    settings: PipelineConfig | RevocationConfig | RegistrarConfig | None = None, *, fresh: bool = False
+    settings: PipelineConfig | RevocationConfig | RegistrarConfig | ProberConfig | None = None, *, fresh: bool = False
 ) -> DoveRunnerClient:
     """A client with the credentials from the secret (cached for a few minutes, so a filled or rotated secret
     is picked up without a deploy; `fresh`: read it now). `settings`: the calling function's configuration, the
@@ -115,9 +125,33 @@ def results_topic() -> SnsResultsTopic | None:
     return SnsResultsTopic(boto3.client("sns"), arn) if arn else None
 
 
+@once
+def operator_alerts() -> SnsOperatorAlerts | None:
+    arn = config().operator_topic_arn
+    return SnsOperatorAlerts(boto3.client("sns"), arn) if arn else None
+
+
 def submitter() -> Submitter:
     return Submitter(
-        objects=objects(), jobs=jobs(), executions=executions(), client_factory=doverunner_client, config=config()
+        objects=objects(),
+        jobs=jobs(),
+        executions=executions(),
+        client_factory=doverunner_client,
+        config=config(),
+        results=results_topic(),
+        holds=Holds(jobs(), alerts=operator_alerts()),
+    )
+
+
+# ---- the probe of paused submissions -------------------------------------------------------------------------
+
+
+@once
+def prober_holds() -> Holds:
+    settings = prober_config()
+    return Holds(
+        JobsTable(_dynamodb().Table(settings.jobs_table)),
+        retries=SqsRetryRequests(boto3.client("sqs"), settings.ingest_queue_url),
     )
 
 

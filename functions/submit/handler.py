@@ -1,5 +1,5 @@
-"""S3 object-created events from the ingest queue -> one DoveRunner detection per object version; tracking's
-requests to upload a file again come the same way."""
+"""S3 object-created events from the ingest queue -> one DoveRunner detection per object version (per request of a
+request file); tracking's requests to upload a file again, and retries of held jobs, come the same way."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from antipiracy import wiring
-from antipiracy.domain.requests import ResubmitRequest
+from antipiracy.domain.requests import ResubmitRequest, RetryRequest
 from antipiracy.events import requests_from_message
 from antipiracy.observability import logger, metrics, tracer
 
@@ -20,10 +20,14 @@ processor = BatchProcessor(event_type=EventType.SQS)
 
 def record_handler(record: SQSRecord) -> list[dict[str, str]]:
     submitter = wiring.submitter()
-    results = [
-        (submitter.resubmit(request) if isinstance(request, ResubmitRequest) else submitter.submit(request)).as_dict()
-        for request in requests_from_message(record.json_body)
-    ]
+    results = []
+    for request in requests_from_message(record.json_body):
+        if isinstance(request, ResubmitRequest):
+            results.extend([submitter.resubmit(request).as_dict()])
+        elif isinstance(request, RetryRequest):
+            results.extend([submitter.retry(request).as_dict()])
+        else:
+            results.extend(result.as_dict() for result in submitter.submit_all(request))
     logger.info("message processed", extra={"message_id": record.message_id, "results": results})
     return results
 

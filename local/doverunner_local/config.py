@@ -65,6 +65,9 @@ class EmulatorConfig:
     accept_query_apidata: bool = True
     download_timeout_seconds: float = 30.0
     live_segments: int = 5
+    # A live detection with no mark found yet keeps watching its stream until stopped; past this it ends by
+    # itself as stopped (FD005/FD520), so no detection thread runs forever in a long-lived emulator.
+    live_max_seconds: float = 6 * 3600
     faults: Faults = field(default_factory=Faults)
 
     def public(self) -> dict[str, Any]:

@@ -461,9 +461,10 @@ class Emulator:
                 {"detect_status": status, "detect_progress_status": progress, "at": _fmt(record.update_date)}
             )
 
-    def _pause(self, record: DetectionRecord) -> bool:
-        """Waits one step; True when the detection was asked to stop meanwhile."""
-        return record.stop.wait(self.config.step_seconds) or self._stopping.is_set()
+    def _pause(self, record: DetectionRecord, seconds: float | None = None) -> bool:
+        """Waits one step (or `seconds`); True when the detection was asked to stop meanwhile."""
+        wait = self.config.step_seconds if seconds is None else seconds
+        return record.stop.wait(wait) or self._stopping.is_set()
 
     def _cancel(self, record: DetectionRecord) -> None:
         self._set(record, record.detect_status, "FD510")
@@ -475,12 +476,13 @@ class Emulator:
             if self._pause(record):
                 return self._cancel(record)
             self._set(record, "FD002", "FD210")
+            if record.req_type == "stream":
+                self._run_live(record)
+                return None
             inspection = record.inspection
             failure = None
             if record.req_type == "url":
                 inspection, failure = self._download(record.file_path)
-            elif record.req_type == "stream":
-                inspection, failure = self._download_live(record.file_path)
             record.inspection = inspection
             if failure is None:
                 self._set(record, "FD002", "FD220")
@@ -500,6 +502,60 @@ class Emulator:
                 record.error_code, record.error_message = "D000", DETECTION_FAILURE_CODES["D000"]
             self._set(record, "FD006", "FD600")
         return None
+
+    def _run_live(self, record: DetectionRecord) -> None:
+        """A live detection: ends as any detection when the first read fails or is conclusive (a mark, a failure
+        marker, no video, a forced outcome); otherwise stays at FD003/FD311 and reads the manifest again every step
+        until a marker or forced outcome shows up, it is stopped, or `live_max_seconds` have passed (FD005/FD520).
+        A later read that fails or finds no video is a hiccup of the stream: the detection keeps watching."""
+        started = time.monotonic()
+        inspection, failure = self._download_live(record.file_path)
+        if failure is not None:
+            if self._pause(record):
+                self._cancel(record)
+            else:
+                self._finish(record, failure)
+            return
+        record.inspection = inspection
+        self._set(record, "FD002", "FD220")
+        if self._pause(record):
+            self._cancel(record)
+            return
+        self._set(record, "FD003", "FD311")
+        while not self._live_conclusive(record):
+            remaining = started + self.config.live_max_seconds - time.monotonic()
+            if remaining <= 0:
+                log.info("live detection %s ended after live_max_seconds", record.detection_id)
+                self._set(record, "FD005", "FD520")
+                return
+            if self._pause(record, min(max(self.config.step_seconds, 0.01), remaining)):  # no spin at step 0
+                self._cancel(record)
+                return
+            if time.monotonic() - started >= self.config.live_max_seconds:
+                continue  # ends above, without one more read
+            inspection, failure = self._download_live(record.file_path, newest=True)
+            if failure is None and inspection is not None and inspection.container is None:
+                failure = "D011"
+            if failure is None:
+                record.inspection = inspection
+            else:  # a live stream may hiccup (unreachable, or no video for a while): keep watching, one read a step
+                log.info("live detection %s: stream read failed (%s), still watching", record.detection_id, failure)
+        if self._pause(record):
+            self._cancel(record)
+            return
+        self._set(record, "FD003", "FD312")
+        if self._pause(record):
+            self._cancel(record)
+            return
+        self._finish(record, None)
+
+    def _live_conclusive(self, record: DetectionRecord) -> bool:
+        """Whether what the live stream showed so far ends its detection (as `_decide` would read it)."""
+        with self._lock:
+            if any(o.title_contains in record.title for o in self.outcomes):
+                return True
+        inspection = record.inspection
+        return inspection is None or inspection.container is None or inspection.marker_kind is not None
 
     def _finish(self, record: DetectionRecord, failure: str | None) -> None:
         code = failure or self._decide(record)
@@ -556,8 +612,9 @@ class Emulator:
             return None, "D001"
         return inspector.result(), None
 
-    def _download_live(self, url: str) -> tuple[Inspection | None, str | None]:
-        """Reads an HLS manifest (following the first variant of a master playlist) and its first segments."""
+    def _download_live(self, url: str, *, newest: bool = False) -> tuple[Inspection | None, str | None]:
+        """Reads an HLS manifest (following the first variant of a master playlist) and its first segments, or with
+        `newest` its last ones (what a live playlist added since the last read)."""
         try:
             manifest = requests.get(url, timeout=self.config.download_timeout_seconds)
             if manifest.status_code != 200:
@@ -567,11 +624,12 @@ class Emulator:
                 return None, "D011"
             uris = [line for line in lines if not line.startswith("#")]
             if any(line.startswith("#EXT-X-STREAM-INF") for line in lines) and uris:
-                return self._download_live(urljoin(url, uris[0]))
+                return self._download_live(urljoin(url, uris[0]), newest=newest)
             if not uris:
                 return None, "D011"
             inspector = ContentInspector()
-            for uri in uris[: self.config.live_segments]:
+            count = self.config.live_segments
+            for uri in uris[max(0, len(uris) - count) :] if newest else uris[:count]:
                 with requests.get(urljoin(url, uri), stream=True, timeout=self.config.download_timeout_seconds) as r:
                     if r.status_code != 200:
                         return None, "D001"

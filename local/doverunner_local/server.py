@@ -412,7 +412,19 @@ _SETTABLE = (
     "clock_skew_seconds",
     "accept_query_apidata",
     "services",
+    "live_max_seconds",
 )
+
+
+def _settable_value(key: str, value: Any) -> Any:
+    """The value of a setting changed at run time; ValueError (400) for one the engine could not compare with."""
+    if key == "detection_quota" and value is not None and (type(value) is not int or value < 0):
+        raise ValueError("detection_quota must be a whole number >= 0, or null for no quota")
+    if key == "live_max_seconds":
+        if type(value) not in (int, float) or value < 0:
+            raise ValueError("live_max_seconds must be a number of seconds >= 0")
+        return float(value)
+    return value
 
 
 class LocalServer(ThreadingHTTPServer):
@@ -444,7 +456,7 @@ class LocalServer(ThreadingHTTPServer):
                     if "seed" in value:
                         self.rng.seed(config.faults.seed)
             elif key in _SETTABLE:
-                setattr(config, key, value)
+                setattr(config, key, _settable_value(key, value))
                 if key == "aws_endpoint_url":
                     self.emulator.set_publisher(
                         self._publisher_factory(value) if value and self._publisher_factory else None

@@ -41,6 +41,8 @@ LOCAL_CONTEXT: dict[str, Any] = {
     # The ingest queue's visibility timeout is six times this: a failed message comes back in 12 s, not 90 min.
     "doverunner:submitTimeoutSeconds": 2,
     "doverunner:maxReceiveCount": 2,
+    # A live request without max_seconds is stopped after 20 s, not an hour.
+    "doverunner:liveMaxSeconds": 20,
 }
 
 
@@ -153,6 +155,7 @@ class LocalPipelineStack:
             "inbox_bucket": out["InboxBucketName"],
             "inbox_prefix": self.context.get("doverunner:inboxPrefix", "inbox/"),
             "results_prefix": self.context.get("doverunner:resultsPrefix", "results/"),
+            "requests_prefix": out["RequestsPrefix"],
             "ingest_queue_url": out["IngestQueueUrl"],
             "dead_letter_queue_url": out["IngestDeadLetterQueueUrl"],
             "jobs_table": out["JobsTableName"],

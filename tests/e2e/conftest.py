@@ -47,7 +47,11 @@ NOTIFICATION_WAKES = StackConfig(
 )
 # Outside us-east-1: the CloudFront web ACL is made in us-east-1 by a custom resource.
 OTHER_REGION = StackConfig("local_in_eu_west_1", region="eu-west-1")
-CONFIGS = {config.fixture: config for config in (DEFAULT, NOTIFICATION_WAKES, OTHER_REGION)}
+# Deployments of their own for the tests that pause submissions: the pause, the quota and the secret are the
+# stack's, and the functions cache the secret (a fresh deployment reads it first after the test sets it).
+QUOTA = StackConfig("local_for_quota")
+CREDENTIALS = StackConfig("local_for_credentials")
+CONFIGS = {config.fixture: config for config in (DEFAULT, NOTIFICATION_WAKES, OTHER_REGION, QUOTA, CREDENTIALS)}
 
 
 class Deployments:
@@ -141,3 +145,15 @@ def local_waiting_long(deployments: Deployments) -> LocalPipelineStack:
 def local_in_eu_west_1(deployments: Deployments) -> LocalPipelineStack:
     """The app deployed in eu-west-1."""
     return deployments.get(OTHER_REGION)
+
+
+@pytest.fixture
+def local_for_quota(deployments: Deployments) -> LocalPipelineStack:
+    """The app, for a test that runs the local DoveRunner's detection quota out."""
+    return deployments.get(QUOTA)
+
+
+@pytest.fixture
+def local_for_credentials(deployments: Deployments) -> LocalPipelineStack:
+    """The app, for a test that fills the DoveRunner secret with wrong credentials."""
+    return deployments.get(CREDENTIALS)

@@ -61,7 +61,8 @@ def test_detect_url_with_wait_follows_it_to_the_end(
 
 
 def test_detect_live_takes_an_hls_manifest(run_cli: Cli, tmp_path: Path, file_server: str) -> None:
-    (tmp_path / "s.ts").write_bytes((b"\x47" + b"\x00" * 187) * 2)
+    # A live detection of a clean stream runs until stopped: the segment carries a mark, so it ends FD004.
+    (tmp_path / "s.ts").write_bytes((b"\x47" + b"\x00" * 187) * 2 + b"DRSIM:MARK=0000000000000001;")
     (tmp_path / "live.m3u8").write_text("#EXTM3U\n#EXTINF:6,\ns.ts\n")
 
     result = run_cli("detect", "live", "--title", "L", "--file-path", f"{file_server}/live.m3u8", *wait_args())

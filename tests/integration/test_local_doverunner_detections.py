@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from aws_clients import unique_name
 
-from doverunner import DoveRunnerClient
+from doverunner import DoveRunnerApiError, DoveRunnerClient
 from doverunner_local.samples import make_sample
 from doverunner_local.server import LocalDoveRunner
 
@@ -193,3 +195,144 @@ def test_url_detection_downloads_a_presigned_url_of_a_local_s3(
     result = run_url(client, url)
 
     assert (result["detect_status"], result["wm_key"]) == ("FD004", "0000000000000001")
+
+
+def clean_live_stream(folder: Path, segments: int = 2) -> None:
+    """An HLS media playlist of MPEG-TS segments that carry no mark."""
+    names = [f"seg{i}.ts" for i in range(segments)]
+    for name in names:
+        (folder / name).write_bytes(b"\x47" + b"\x00" * 187 + b"\x47" + b"\x00" * 500)
+    write_playlist(folder, names)
+
+
+def write_playlist(folder: Path, names: list[str]) -> None:
+    entries = "".join(f"#EXTINF:6,\n{name}\n" for name in names)
+    (folder / "live.m3u8").write_text(f"#EXTM3U\n#EXT-X-TARGETDURATION:6\n{entries}")
+
+
+def wait_until_analyzing(client: DoveRunnerClient, detection_id: int) -> None:
+    deadline = time.monotonic() + 20
+    while client.detail(detection_id).detect_progress_status != "FD311":
+        assert time.monotonic() < deadline, "the live detection never reached FD003/FD311"
+        time.sleep(0.02)
+
+
+def steps(local: LocalDoveRunner, count: int) -> None:
+    time.sleep(count * local.config.step_seconds)
+
+
+def test_live_detection_of_a_clean_stream_stays_analyzing_over_several_steps(
+    client: DoveRunnerClient, local_doverunner: LocalDoveRunner, tmp_path: Path, file_server: str
+) -> None:
+    clean_live_stream(tmp_path)
+    detection_id = client.detect_live("clean channel", f"{file_server}/live.m3u8")
+    wait_until_analyzing(client, detection_id)
+
+    steps(local_doverunner, 15)
+    result = client.detail(detection_id)
+
+    assert (result.detect_status, result.detect_progress_status) == ("FD003", "FD311")
+
+
+def test_live_detection_of_a_clean_stream_ends_stopped_after_a_stop_request(
+    client: DoveRunnerClient, local_doverunner: LocalDoveRunner, tmp_path: Path, file_server: str
+) -> None:
+    clean_live_stream(tmp_path)
+    detection_id = client.detect_live("clean channel", f"{file_server}/live.m3u8")
+    wait_until_analyzing(client, detection_id)
+
+    client.stop(detection_id)
+    result = client.wait(detection_id, interval=0.02, timeout=20)
+
+    assert (result.detect_status, result.detect_progress_status) == ("FD005", "FD520")
+    history = local_doverunner.emulator.detections[detection_id].history
+    assert [h["detect_progress_status"] for h in history[-2:]] == ["FD510", "FD520"]
+
+
+def test_stopping_a_live_detection_that_already_ended_is_a4028(
+    client: DoveRunnerClient, tmp_path: Path, file_server: str
+) -> None:
+    clean_live_stream(tmp_path)
+    detection_id = client.detect_live("clean channel", f"{file_server}/live.m3u8")
+    wait_until_analyzing(client, detection_id)
+    client.stop(detection_id)
+    client.wait(detection_id, interval=0.02, timeout=20)
+
+    with pytest.raises(DoveRunnerApiError) as refused:
+        client.stop(detection_id)
+
+    assert refused.value.code == "A4028"
+
+
+def test_live_detection_finds_a_mark_that_appears_in_a_new_segment_while_it_runs(
+    client: DoveRunnerClient, local_doverunner: LocalDoveRunner, tmp_path: Path, file_server: str
+) -> None:
+    clean_live_stream(tmp_path)
+    detection_id = client.detect_live("live channel", f"{file_server}/live.m3u8")
+    wait_until_analyzing(client, detection_id)
+    steps(local_doverunner, 5)
+
+    (tmp_path / "seg2.ts").write_bytes(b"\x47" + b"\x00" * 200 + b"DRSIM:MARK=0000000000000002;")
+    write_playlist(tmp_path, ["seg0.ts", "seg1.ts", "seg2.ts"])
+    result = client.wait(detection_id, interval=0.02, timeout=20)
+
+    assert (result.detect_status, result.detect_progress_status, result.wm_key) == (
+        "FD004",
+        "FD400",
+        "0000000000000002",
+    )
+    assert result.wm_data == local_doverunner.emulator.sessions["0000000000000002"].session_data
+
+
+def test_live_detection_keeps_watching_while_its_manifest_is_unreachable(
+    client: DoveRunnerClient, local_doverunner: LocalDoveRunner, tmp_path: Path, file_server: str
+) -> None:
+    clean_live_stream(tmp_path)
+    detection_id = client.detect_live("flaky channel", f"{file_server}/live.m3u8")
+    wait_until_analyzing(client, detection_id)
+
+    (tmp_path / "live.m3u8").unlink()
+    steps(local_doverunner, 10)
+    (tmp_path / "seg2.ts").write_bytes(b"\x47" + b"\x00" * 200 + b"DRSIM:MARK=0000000000000001;")
+    write_playlist(tmp_path, ["seg0.ts", "seg1.ts", "seg2.ts"])
+    result = client.wait(detection_id, interval=0.02, timeout=20)
+
+    assert (result.detect_status, result.wm_key) == ("FD004", "0000000000000001")
+
+
+def test_live_detection_never_stopped_ends_stopped_after_live_max_seconds(
+    client: DoveRunnerClient, local_doverunner: LocalDoveRunner, tmp_path: Path, file_server: str
+) -> None:
+    requests.patch(f"{local_doverunner.url}/_emulator/config", json={"live_max_seconds": 0.3}, timeout=5)
+    clean_live_stream(tmp_path)
+
+    result = client.wait(client.detect_live("endless", f"{file_server}/live.m3u8"), interval=0.02, timeout=20)
+
+    assert (result.detect_status, result.detect_progress_status) == ("FD005", "FD520")
+
+
+def test_detection_quota_refuses_a_live_registration_past_it_with_a4019(
+    client: DoveRunnerClient, local_doverunner: LocalDoveRunner, file_server: str
+) -> None:
+    requests.patch(f"{local_doverunner.url}/_emulator/config", json={"detection_quota": 1}, timeout=5)
+    client.detect_url("first", f"{file_server}/missing.mp4")
+
+    with pytest.raises(DoveRunnerApiError) as refused:
+        client.detect_live("second", f"{file_server}/live.m3u8")
+
+    assert refused.value.code == "A4019"
+
+
+@pytest.mark.parametrize("quota", [None, 5])
+def test_detection_quota_raised_or_cleared_at_run_time_lets_registrations_through(
+    client: DoveRunnerClient, local_doverunner: LocalDoveRunner, file_server: str, quota: int | None
+) -> None:
+    config_url = f"{local_doverunner.url}/_emulator/config"
+    requests.patch(config_url, json={"detection_quota": 1}, timeout=5)
+    client.detect_url("first", f"{file_server}/missing.mp4")
+
+    changed = requests.patch(config_url, json={"detection_quota": quota}, timeout=5)
+    detection_id = client.detect_url("second", f"{file_server}/missing.mp4")
+
+    assert changed.json()["detection_quota"] == quota
+    assert detection_id in local_doverunner.emulator.detections

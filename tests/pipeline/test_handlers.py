@@ -8,11 +8,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from lambda_context import FakeContext
 from lambda_environment import LambdaEnvironment
 from lambda_events import sqs_event
 from local_pipeline import LocalPipeline
+
+from antipiracy.domain.jobs import job_id_for
 
 
 @pytest.fixture
@@ -39,7 +40,7 @@ def test_submit_handler_reports_only_the_unprocessable_message_as_failed(
     assert len(pipeline.executions()) == 1
 
 
-def test_submit_handler_fails_and_records_why_when_the_secret_is_not_filled(
+def test_submit_handler_holds_the_job_and_says_why_when_the_secret_is_not_filled(
     lambda_env: LambdaEnvironment,
     pipeline: LocalPipeline,
     aws_client: Callable[..., Any],
@@ -52,13 +53,13 @@ def test_submit_handler_fails_and_records_why_when_the_secret_is_not_filled(
     )
     ref = pipeline.put("inbox/a.mp4", video_bytes())
 
-    # Every record failed: Powertools fails the invocation, so the message comes back (and alarms fire).
-    with pytest.raises(BatchProcessingError):
-        lambda_handler(sqs_event(pipeline.s3_event(ref)), FakeContext())
+    # Held, not failed: every job would fail the same way until the secret is filled (docs/pipeline.md#held-jobs).
+    lambda_handler(sqs_event(pipeline.s3_event(ref)), FakeContext())
 
-    (job,) = pipeline.dynamodb.Table(pipeline.config.jobs_table).scan()["Items"]
-    assert job["state"] == "RECEIVED"
-    assert "has no site_key, access_key, account_id" in job["last_error"]
+    job = pipeline.jobs.require(job_id_for(ref.bucket, ref.key, ref.version))
+    assert (job["state"], job["hold"]["kind"]) == ("HELD", "credentials")
+    assert "has no site_key, access_key, account_id" in job["reason"]
+    assert pipeline.jobs.submission_pause() is not None
     assert pipeline.local.emulator.requests_seen == []
 
 

@@ -193,7 +193,7 @@ def test_keys_with_spaces_plus_and_korean_are_decoded_from_the_event(
     assert pipeline.jobs.require(result.job_id)["state"] == "TRACKING"
 
 
-def test_doverunner_refusal_fails_the_job_with_the_guides_explanation(
+def test_quota_refusal_holds_the_job_with_the_guides_explanation(
     pipeline: LocalPipeline, video_bytes: Callable[..., bytes]
 ) -> None:
     pipeline.local.config.detection_quota = 0
@@ -201,7 +201,7 @@ def test_doverunner_refusal_fails_the_job_with_the_guides_explanation(
     result = pipeline.submitter().submit(pipeline.put("inbox/q.mp4", video_bytes()))
 
     job = pipeline.jobs.require(result.job_id)
-    assert (job["state"], job["error"]["error_code"]) == ("FAILED", "A4019")
+    assert (job["state"], job["error"]["error_code"], job["hold"]["kind"]) == ("HELD", "A4019", "quota")
     assert job["error"]["solution"] == "Try to reset detection count."
 
 

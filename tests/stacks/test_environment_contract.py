@@ -153,6 +153,11 @@ def test_the_detection_settings_read_the_values_the_stack_gives_as_it_means_them
         "wait_growth": 2.0,
         "max_tracking_seconds": 7 * 24 * 3600,
         "find_upload_seconds": 1800,
+        "requests_prefix": "inbox/requests/",
+        "max_request_lines": 1000,
+        "max_request_bytes": 1024 * 1024,
+        "live_max_seconds": 3600,
+        "operator_topic_arn": "",
     }
 
 

@@ -8,6 +8,8 @@ import pytest
 from aws_cdk.assertions import Match, Template
 from template_queries import actions_of, function_id, resources, role_statements
 
+from antipiracy.adapters.jobs_table import STATE_INDEX
+
 # ---- ingest ---------------------------------------------------------------------------------------------------
 
 
@@ -125,7 +127,7 @@ def test_no_pipeline_role_uses_a_managed_policy(template_json: dict[str, Any]) -
         assert "ManagedPolicyArns" not in template_json["Resources"][role]["Properties"]
 
 
-def test_submit_may_read_inbox_objects_read_and_write_only_reports_start_tracking_and_write_jobs(
+def test_submit_may_read_inbox_objects_read_and_write_only_reports_start_tracking_write_jobs_and_publish(
     template_json: dict[str, Any],
 ) -> None:
     statements = role_statements(template_json, "submit")
@@ -137,7 +139,17 @@ def test_submit_may_read_inbox_objects_read_and_write_only_reports_start_trackin
         "s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "states:StartExecution", "states:SendTaskSuccess",
         "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
         "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+        # The results of the jobs it ends or holds, and the operator's alert when it pauses submissions.
+        "sns:Publish", "kms:Decrypt", "kms:GenerateDataKey",
     }  # fmt: skip
+    published = [s["Resource"] for s in statements if s["Action"] == "sns:Publish"]
+    topics = sorted(
+        r["Ref"] for resource in published for r in (resource if isinstance(resource, list) else [resource])
+    )
+    assert sorted(("DetectionResultsTopic" in t, "OperatorAlertsTopic" in t) for t in topics) == [
+        (False, True),
+        (True, False),
+    ]
     (machine_id,) = resources(template_json, "AWS::StepFunctions::StateMachine")
     states = [s for s in statements if "states:SendTaskSuccess" in s["Action"]]
     assert [s["Resource"] for s in states] == [{"Ref": machine_id}]
@@ -369,13 +381,24 @@ def test_the_last_resort_report_goes_to_the_versions_own_address_never_the_curre
 # ---- storage and secrets ----------------------------------------------------------------------------------------
 
 
-def test_jobs_table_has_point_in_time_recovery_and_a_detection_index(template: Template) -> None:
+def test_jobs_table_has_point_in_time_recovery_a_detection_index_and_a_state_index(template: Template) -> None:
     template.has_resource_properties(
         "AWS::DynamoDB::Table",
         {
             "KeySchema": [{"AttributeName": "job_id", "KeyType": "HASH"}],
             "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
-            "GlobalSecondaryIndexes": [Match.object_like({"IndexName": "by-detection-id"})],
+            "GlobalSecondaryIndexes": [
+                Match.object_like({"IndexName": "by-detection-id"}),
+                Match.object_like(
+                    {
+                        "IndexName": STATE_INDEX,
+                        "KeySchema": [
+                            {"AttributeName": "state", "KeyType": "HASH"},
+                            {"AttributeName": "created_at", "KeyType": "RANGE"},
+                        ],
+                    }
+                ),
+            ],
         },
     )
 
@@ -404,8 +427,9 @@ def test_alarms_cover_dead_letter_queues_every_function_executions_and_web_acl_c
 
     assert metrics == sorted(
         ["ApproximateNumberOfMessagesVisible"] * 2
-        + ["Errors"] * 6
+        + ["Errors"] * 7
         + ["ExecutionsFailed", "ExecutionsTimedOut", "RevocationsRefusedForCapacity", "WebAclCapacityUsedPercent"]
+        + ["JobsHeld", "JobsRefused"]
     )
     assert all(len(a["Properties"]["AlarmActions"]) == 1 for a in alarms)
 

@@ -60,11 +60,14 @@ class MemoryJobs:
       written); None values inside maps are dropped. Returns the new job.
     - begin_check removes wake_requested_at and wake_token (KeyError for an unknown job); keep_wake_token and
       request_wake make the table's conditional writes (see their docstrings there).
-    - find_by_detection reads the `by-detection-id` index: only jobs whose detection_id is a number are in it.
+    - find_by_detection reads the `by-detection-id` index: only jobs whose detection_id is a number are in it;
+      with_state the `by-state` index, oldest first.
+    - the pause of submissions is one record, put only where there is none, deleted returning what it held.
     """
 
     def __init__(self) -> None:
         self.items: dict[str, dict[str, Any]] = {}
+        self.pause: dict[str, Any] | None = None  # the control item: submissions paused
 
     def create(self, item: dict[str, Any]) -> dict[str, Any]:
         stamp = now_iso()
@@ -143,6 +146,24 @@ class MemoryJobs:
         token = job.pop("wake_token", None)
         job["wake_requested_at"] = now_iso()
         return True, str(token) if token else None
+
+    def with_state(self, state: JobState) -> Iterator[dict[str, Any]]:
+        found = [job for job in self.items.values() if job.get("state") == state.value]
+        for job in sorted(found, key=lambda job: str(job.get("created_at"))):
+            yield copy.deepcopy(job)
+
+    def submission_pause(self) -> dict[str, Any] | None:
+        return copy.deepcopy(self.pause) if self.pause is not None else None
+
+    def pause_submissions(self, record: dict[str, Any]) -> bool:
+        if self.pause is not None:
+            return False
+        self.pause = _stored(record)
+        return True
+
+    def resume_submissions(self) -> dict[str, Any] | None:
+        lifted, self.pause = self.pause, None
+        return lifted
 
 
 class MemoryLedger:
@@ -443,6 +464,7 @@ class FakeDoveRunner:
         self.verified: list[str] = []
         self.requests: list[dict[str, Any]] = []  # every detection request, failed ones too
         self.details: list[int] = []
+        self.stops: list[int] = []
         self.unconfirmed_uploads = 0
         self.store_unconfirmed = False
         self._failures: list[tuple[Exception, bool]] = []
@@ -547,6 +569,23 @@ class FakeDoveRunner:
         self.requests.append({"operation": "url", "title": title, "file_path": file_path, "service": service})
         self._failure(title, service, "url", file_path)
         return self.add(title, service=service, req_type="url", file_path=file_path)
+
+    def detect_live(self, title: str, file_path: str, *, demo: bool = False, service: str | None = None) -> int:
+        self.requests.append({"operation": "live", "title": title, "file_path": file_path, "service": service})
+        self._failure(title, service, "stream", file_path)
+        return self.add(title, service=service, req_type="stream", file_path=file_path)
+
+    def stop(self, detection_id: int, *, service: str | None = None) -> int:
+        """A4009 for an unknown detection, A4028 for one that ended; else asked to stop (FD510, as DoveRunner
+        shows it until it has stopped: `set_status` ends it)."""
+        self.stops.append(detection_id)
+        found = self.detections.get(int(detection_id))
+        if found is None or found["service_code"] != self._code(service):
+            raise api_error("A4009", "stop detection", f"detection {detection_id} not found")
+        if found["detect_status"] in ("FD004", "FD005", "FD006", "FD007"):
+            raise api_error("A4028", "stop detection", "cannot stop a finished detection")
+        found["detect_progress_status"] = "FD510"
+        return int(detection_id)
 
     def detect_upload(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
@@ -9,7 +10,10 @@ from botocore.exceptions import ClientError
 
 from antipiracy.adapters.aws_errors import error_code
 from antipiracy.adapters.dynamodb import dynamo, plain
+from antipiracy.domain.holds import PAUSE_ITEM_ID
 from antipiracy.domain.jobs import FINAL_STATES, JobExists, JobState, JobsUnavailable, StateConflict, now_iso
+
+STATE_INDEX = "by-state"  # partition key `state`, sort key `created_at`
 
 # Errors worth trying the whole request again for (SQS redelivers its message).
 TRANSIENT_ERRORS = frozenset(
@@ -25,7 +29,9 @@ TRANSIENT_ERRORS = frozenset(
 
 
 class JobsTable:
-    """The jobs table (key `job_id`, index `by-detection-id`): every write conditional, so each step happens once."""
+    """The jobs table (key `job_id`, indexes `by-detection-id` and `by-state`): every write conditional, so each step
+    happens once. One control item (domain/holds.PAUSE_ITEM_ID, no `state`: in no index) says whether submissions
+    are paused."""
 
     def __init__(self, table: Any) -> None:
         self._table = table
@@ -175,3 +181,49 @@ class JobsTable:
             raise JobsUnavailable(code, transient=code in TRANSIENT_ERRORS) from exc
         token = old.get("wake_token")
         return True, str(token) if token else None
+
+    # ---- listing -------------------------------------------------------------------------------------------
+
+    def with_state(self, state: JobState) -> Iterator[dict[str, Any]]:
+        """The jobs in `state`, oldest first."""
+        kwargs: dict[str, Any] = {"IndexName": STATE_INDEX, "KeyConditionExpression": Key("state").eq(state.value)}
+        while True:
+            page = self._table.query(**kwargs)
+            for item in page["Items"]:
+                yield dict(plain(item))
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def scan(self) -> Iterator[dict[str, Any]]:
+        """Every job (the control item left out), in no order: for an operator's listing."""
+        kwargs: dict[str, Any] = {}
+        while True:
+            page = self._table.scan(**kwargs)
+            for item in page["Items"]:
+                if item.get("job_id") != PAUSE_ITEM_ID:
+                    yield dict(plain(item))
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    # ---- pausing submissions (services/holds.py) -----------------------------------------------------------
+
+    def submission_pause(self) -> dict[str, Any] | None:
+        item = self._table.get_item(Key={"job_id": PAUSE_ITEM_ID}, ConsistentRead=True).get("Item")
+        return {k: v for k, v in plain(item).items() if k != "job_id"} if item else None
+
+    def pause_submissions(self, record: dict[str, Any]) -> bool:
+        try:
+            self._table.put_item(
+                Item=dynamo({**record, "job_id": PAUSE_ITEM_ID}), ConditionExpression="attribute_not_exists(job_id)"
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def resume_submissions(self) -> dict[str, Any] | None:
+        old = self._table.delete_item(Key={"job_id": PAUSE_ITEM_ID}, ReturnValues="ALL_OLD").get("Attributes")
+        return {k: v for k, v in plain(old).items() if k != "job_id"} if old else None

@@ -1,4 +1,4 @@
-"""Jobs: one per S3 object version. Their states, ids and the times they record."""
+"""Jobs: one per S3 object version, or per request of a request file. Their states, ids and the times they record."""
 
 from __future__ import annotations
 
@@ -10,16 +10,20 @@ from typing import Any
 
 class JobState(StrEnum):
     RECEIVED = "RECEIVED"  # recorded, nothing sent to DoveRunner yet
+    HELD = "HELD"  # not sent: submissions are paused (DoveRunner's quota or credentials); sent when they resume
     REJECTED = "REJECTED"  # refused before any DoveRunner call (reason says why)
     SUBMITTING = "SUBMITTING"  # a DoveRunner request is (or was, before a crash) under way
     SUBMITTED = "SUBMITTED"  # DoveRunner has it; tracking starts
     TRACKING = "TRACKING"  # the state machine follows it
     COMPLETED = "COMPLETED"  # the detection ended (whatever its outcome); the report is written
+    CANCELED = "CANCELED"  # stopped: by an operator, at a live detection's time box, or before it was sent
     FAILED = "FAILED"  # the pipeline could not submit or follow it (reason says why)
     TIMED_OUT = "TIMED_OUT"  # no terminal status within the maximum tracking time
 
 
-FINAL_STATES = frozenset({JobState.REJECTED, JobState.COMPLETED, JobState.FAILED, JobState.TIMED_OUT})
+FINAL_STATES = frozenset(
+    {JobState.REJECTED, JobState.COMPLETED, JobState.CANCELED, JobState.FAILED, JobState.TIMED_OUT}
+)
 UNFINISHED_STATES = tuple(state for state in JobState if state not in FINAL_STATES)
 
 

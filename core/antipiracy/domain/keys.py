@@ -11,6 +11,7 @@ from __future__ import annotations
 S3_KEY_MAX_BYTES = 1024
 VERSIONS_SUFFIX = ".versions/"
 REPORT_SUFFIX = ".json"
+JOBS_SUFFIX = ".jobs/"  # a request file's requests: results/<key>.jobs/<job id>.json (shorter than the longest tail)
 # A version's name in its report key: the S3 version id when it is this short and plain, else the job id (44).
 VERSION_NAME_MAX = 64
 # What the longest report key adds to results prefix + key: ".versions/<version name>.json".

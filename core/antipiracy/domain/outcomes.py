@@ -17,10 +17,11 @@ class JobOutcome(StrEnum):
     NO_WATERMARK = "NO_WATERMARK"  # FD004 without one
     NOT_DETECTABLE = "NOT_DETECTABLE"  # FD007: DoveRunner could not read the video (its D-code says why)
     DETECTION_ERROR = "DETECTION_ERROR"  # FD006: DoveRunner's detection failed
-    CANCELED = "CANCELED"  # FD005: the detection was stopped
+    CANCELED = "CANCELED"  # FD005: stopped by an operator or at a live detection's time box (the reason says which)
     TIMED_OUT = "TIMED_OUT"  # no end within the maximum tracking time
     REJECTED = "REJECTED"  # refused before any DoveRunner call (the reason says why)
     REFUSED = "REFUSED"  # DoveRunner refused the request (its A-code says why)
+    HELD = "HELD"  # not sent yet: submissions are paused (quota or credentials); sent when the operator resumes them
     PIPELINE_ERROR = "PIPELINE_ERROR"  # the pipeline could not follow or report the detection (the error says why)
 
 
@@ -29,10 +30,13 @@ DESCRIPTIONS = {
     JobOutcome.NO_WATERMARK: "the detection completed without finding a watermark",
     JobOutcome.NOT_DETECTABLE: "DoveRunner could not detect in this video (FD007): see the error's cause and solution",
     JobOutcome.DETECTION_ERROR: "DoveRunner's detection ended in error (FD006)",
-    JobOutcome.CANCELED: "the detection was canceled (FD005)",
+    JobOutcome.CANCELED: "the job was stopped: by an operator, at a live detection's time box, or outside the "
+    "pipeline (the reason says who and why)",
     JobOutcome.TIMED_OUT: "the detection did not end within the maximum tracking time",
     JobOutcome.REJECTED: "refused before any DoveRunner call: see the reason",
     JobOutcome.REFUSED: "DoveRunner refused the detection request: see the error's code, cause and solution",
+    JobOutcome.HELD: "held, not sent: DoveRunner refused the site's quota or credentials and submissions are paused; "
+    "it is sent once they resume (`doverunner jobs retry --held`, or the periodic probe)",
     JobOutcome.PIPELINE_ERROR: "the pipeline failed while following or reporting the job: see the error",
 }
 
@@ -54,6 +58,10 @@ def outcome_of(job: dict[str, Any], state: JobState) -> JobOutcome:
         return JobOutcome.REJECTED
     if state is JobState.TIMED_OUT:
         return JobOutcome.TIMED_OUT
+    if state is JobState.HELD:
+        return JobOutcome.HELD
+    if state is JobState.CANCELED:
+        return JobOutcome.CANCELED
     if state is JobState.FAILED:
         return JobOutcome.REFUSED if job.get("refused_by_doverunner") else JobOutcome.PIPELINE_ERROR
     status = str(job.get("detect_status") or "")

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from antipiracy.domain.jobs import JobState, now_iso
-from antipiracy.domain.keys import REPORT_SUFFIX, VERSION_NAME_MAX, VERSIONS_SUFFIX, key_problem
+from antipiracy.domain.keys import JOBS_SUFFIX, REPORT_SUFFIX, VERSION_NAME_MAX, VERSIONS_SUFFIX, key_problem
 from antipiracy.domain.outcomes import DESCRIPTIONS, outcome_of
 from doverunner import describe_error
 
@@ -66,11 +66,25 @@ def rejected_report_key(results_prefix: str, job_id: str) -> str:
     return f"{results_prefix}rejected/{job_id}{REPORT_SUFFIX}"
 
 
+def request_report_key(results_prefix: str, key: str, job_id: str) -> str:
+    """results/<request file key>.jobs/<job id>.json: the report of one request of a request file."""
+    return f"{results_prefix}{key}{JOBS_SUFFIX}{job_id}{REPORT_SUFFIX}"
+
+
 def own_report_key(results_prefix: str, job: dict[str, Any]) -> str:
-    """The job's own report: its version's address, or the rejected one when its key cannot name a report."""
+    """The job's own report: its version's address (a request's, for a request of a request file), or the rejected
+    one when its key cannot name a report."""
     if key_problem(job["key"], results_prefix):
         return rejected_report_key(results_prefix, job["job_id"])
+    if job.get("request"):
+        return request_report_key(results_prefix, job["key"], job["job_id"])
     return version_report_key(results_prefix, job["key"], version_name(job))
+
+
+def has_current_report(results_prefix: str, job: dict[str, Any]) -> bool:
+    """Whether the job's report is also its key's current one: a dropped video's is; a request's (one file holds
+    many) and one whose key cannot name a report are not."""
+    return not job.get("request") and not key_problem(job["key"], results_prefix)
 
 
 def newer_or_same(sequencer: str, other: str) -> bool:
@@ -107,6 +121,8 @@ def build_report(job: dict[str, Any], state: JobState, reason: str = "") -> dict
             "sha256": job.get("sha256"),
             "sequencer": job.get("sequencer"),
         },
+        # A request of a request file: what it asked for and where it stands (docs/pipeline.md#requests-by-file).
+        "request": job.get("request"),
         "service": job.get("service"),
         "method": job.get("method"),
         "detection_id": job.get("detection_id"),
@@ -121,6 +137,9 @@ def build_report(job: dict[str, Any], state: JobState, reason: str = "") -> dict
         "forensic_mark": {"wm_key": job.get("wm_key"), "wm_data": job.get("wm_data")} if found else None,
         "error": job.get("error"),
         "reason": reason or job.get("reason"),
+        # Who stopped it and why (an operator, a live detection's time box), or why it is held.
+        "cancel": job.get("cancel"),
+        "hold": job.get("hold"),
         # The leaking session's token as blocked at the CDN (state BLOCKED), or why it was not.
         "revocation": job.get("revocation"),
         "history": job.get("history", []),
@@ -132,6 +151,18 @@ def build_report(job: dict[str, Any], state: JobState, reason: str = "") -> dict
         },
     }
     return report
+
+
+# A detection's status once it was stopped (FD005; its progress codes as the detail API may give them).
+CANCELED_STATUSES = frozenset({"FD005", "FD510", "FD520"})
+
+
+def canceled_reason(job: dict[str, Any]) -> str:
+    """Who stopped a detection and why: the pipeline's own request (an operator's, a time box's) or someone else."""
+    cancel = job.get("cancel")
+    if isinstance(cancel, dict) and cancel.get("reason"):
+        return str(cancel["reason"])
+    return "the detection was stopped outside the pipeline (DoveRunner's stop API or console)"
 
 
 def pipeline_error(error: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -170,6 +201,7 @@ def result_message(job: dict[str, Any], state: JobState, report: dict[str, Any])
         "watermark_found": report["watermark_found"],
         "forensic_mark": report["forensic_mark"],
         "error_code": (report["error"] or {}).get("error_code"),
+        "reason": report["reason"],
         "report": {"bucket": job["bucket"], "key": key},
         "current_report": {"bucket": job["bucket"], "key": report.get("current_report_key")},
     }

@@ -1,10 +1,12 @@
-"""What asks the pipeline for a detection: an S3 object version, or tracking's request to upload a file again."""
+"""What asks the pipeline for a detection: an S3 object version, tracking's request to upload a file again, or a
+request to send a held or refused job again."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 RESUBMIT_MESSAGE = "doverunner.resubmit"
+RETRY_MESSAGE = "doverunner.retry"
 
 
 @dataclass(frozen=True)
@@ -30,3 +32,12 @@ class ResubmitRequest:
 
     job_id: str
     uploads: int
+
+
+@dataclass(frozen=True)
+class RetryRequest:
+    """A request to send a held job (or one DoveRunner refused) again: from the operator (`doverunner jobs retry`)
+    or from the probe that resumed submissions (services/holds.py)."""
+
+    job_id: str
+    requested_by: str

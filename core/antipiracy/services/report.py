@@ -7,13 +7,15 @@ from typing import Any
 
 from antipiracy.domain.jobs import FINAL_STATES, UNFINISHED_STATES, JobState, StateConflict
 from antipiracy.domain.reports import (
+    CANCELED_STATUSES,
     FALLBACK_FIELDS,
     ReportConflict,
     build_report,
+    canceled_reason,
+    has_current_report,
     newer_or_same,
     own_report_key,
     pipeline_error,
-    rejected_report_key,
     report_key,
     result_attributes,
     result_message,
@@ -33,6 +35,7 @@ class Reports:
       conditional write (If-Match the ETag read, If-None-Match when there is none), read and written again when
       another writer got there in between: an older job finishing (or rewritten) late never replaces a newer one's.
     - a key that cannot name a report (domain/keys.py): results/rejected/<job id>.json only.
+    - a request of a request file: results/<file key>.jobs/<job id>.json only (the file holds many).
     """
 
     CURRENT_WRITE_ATTEMPTS = 10
@@ -47,7 +50,7 @@ class Reports:
         report = build_report(job, state, reason)
         bucket, key = job["bucket"], job["key"]
         report["report_key"] = own_report_key(self._results_prefix, job)
-        if report["report_key"] == rejected_report_key(self._results_prefix, job["job_id"]):
+        if not has_current_report(self._results_prefix, job):
             report.update(current_report_key=None, current=False)
         else:
             report.update(current_report_key=report_key(self._results_prefix, key), current=True)
@@ -102,6 +105,9 @@ def finish(
     """Writes the report, records the final state and publishes the result. `outcome`: terminal, timed_out, error."""
     job = jobs.require(job_id)
     state = {"terminal": JobState.COMPLETED, "timed_out": JobState.TIMED_OUT}.get(outcome, JobState.FAILED)
+    if state is JobState.COMPLETED and str(job.get("detect_status")) in CANCELED_STATUSES:
+        state = JobState.CANCELED
+        reason = reason or canceled_reason(job)
     failure = pipeline_error(error)
     record_error = bool(failure) and not job.get("error")
     if failure:
@@ -109,7 +115,12 @@ def finish(
         reason = reason or f"tracking failed: {failure['message']}"
     report = reports.write(job, state, reason)
     key = report["report_key"]
-    fields: dict[str, Any] = {"state": state.value, "report_key": key, "finished_at": report["times"]["finished_at"]}
+    fields: dict[str, Any] = {
+        "state": state.value,
+        "job_outcome": report["outcome"],
+        "report_key": key,
+        "finished_at": report["times"]["finished_at"],
+    }
     if report["reason"]:
         fields["reason"] = report["reason"]
     if record_error:
@@ -118,10 +129,10 @@ def finish(
         jobs.update(job_id, fields, expect=UNFINISHED_STATES)
     except StateConflict:
         logger.warning("job already finished; report rewritten", extra={"job_id": job_id})
-    return _publish(job, state, report, results)
+    return publish_result(job, state, report, results)
 
 
-def _publish(
+def publish_result(
     job: dict[str, Any], state: JobState, report: dict[str, Any], results: ResultsTopic | None
 ) -> dict[str, Any]:
     summary = result_message(job, state, report)
@@ -155,6 +166,7 @@ def finish_after_failure(
         report = reports.write(job, state, reason)
         fields = {
             "state": state.value,
+            "job_outcome": report["outcome"],
             "reason": reason,
             "report_error": failure,
             "report_key": report["report_key"],
@@ -166,7 +178,7 @@ def finish_after_failure(
             logger.warning("job already finished; fallback report written", extra={"job_id": job_id})
         logger.error("the report step failed: fallback report written", extra={"error": failure})
     try:
-        return _publish(job, state, report, results)
+        return publish_result(job, state, report, results)
     except Exception:  # the report and the job's state are what must not be lost
         logger.exception("publishing the result failed")
         return {

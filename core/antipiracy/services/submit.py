@@ -26,6 +26,8 @@ from typing import IO, Any, cast
 from urllib.parse import unquote
 
 from antipiracy.config import PipelineConfig
+from antipiracy.domain.detection_requests import RequestFileProblem, RequestLine, read_request_file
+from antipiracy.domain.holds import HoldKind, hold_kind
 from antipiracy.domain.jobs import (
     FINAL_STATES,
     JobExists,
@@ -38,11 +40,14 @@ from antipiracy.domain.jobs import (
     uploads_of,
 )
 from antipiracy.domain.keys import key_problem
-from antipiracy.domain.reports import own_report_key
-from antipiracy.domain.requests import ResubmitRequest, S3ObjectRef
+from antipiracy.domain.outcomes import JobOutcome
+from antipiracy.domain.reports import REPORT_VERSION, own_report_key, report_key
+from antipiracy.domain.requests import ResubmitRequest, RetryRequest, S3ObjectRef
+from antipiracy.environment import METRIC_JOBS_REFUSED
 from antipiracy.observability import logger, metrics
-from antipiracy.ports import DetectionApi, Executions, Jobs, Objects
-from antipiracy.services.report import Reports
+from antipiracy.ports import DetectionApi, Executions, Jobs, Objects, ResultsTopic
+from antipiracy.services.holds import Holds
+from antipiracy.services.report import Reports, publish_result
 from antipiracy.services.wake import Waker
 from doverunner import ConfigurationError, DoveRunnerApiError, TransportError, service_code
 from doverunner.client import SUPPORTED_EXTENSIONS, file_extension
@@ -52,7 +57,7 @@ from doverunner.client import SUPPORTED_EXTENSIONS, file_extension
 class SubmitResult:
     job_id: str
     state: str
-    action: str  # submitted, duplicate, rejected, adopted, failed
+    action: str  # submitted, duplicate, rejected, adopted, failed, held
     detail: str = ""
 
     def as_dict(self) -> dict[str, str]:
@@ -70,17 +75,27 @@ class Submitter:
         objects: Objects,
         jobs: Jobs,
         executions: Executions,
-        client_factory: Callable[[], DetectionApi],
+        client_factory: Callable[..., DetectionApi],
         config: PipelineConfig,
+        results: ResultsTopic | None = None,
+        holds: Holds | None = None,
     ) -> None:
         self._objects = objects
         self._jobs = jobs
         self._executions = executions
         self._client_factory = client_factory
         self._config = config
+        self._results = results
+        self._holds = holds or Holds(jobs)
         self._reports = Reports(objects, config.results_prefix)
 
     # ---- entry ------------------------------------------------------------------------------------------------
+
+    def submit_all(self, ref: S3ObjectRef) -> list[SubmitResult]:
+        """What a dropped object asks for: one detection of the video, or one per request of a request file."""
+        if ref.key.startswith(self._config.requests_prefix):
+            return self._request_file(ref)
+        return [self.submit(ref)]
 
     def submit(self, ref: S3ObjectRef) -> SubmitResult:
         job_id = job_id_for(ref.bucket, ref.key, ref.version)
@@ -98,6 +113,125 @@ class Submitter:
         if reason:
             return self._reject(job, reason)
         return self._send(job)
+
+    # ---- requests by file (domain/detection_requests.py) ----------------------------------------------------
+
+    def _request_file(self, ref: S3ObjectRef) -> list[SubmitResult]:
+        """One job per request of the file, each sent once; a file that cannot be taken as a whole is rejected with
+        one report (its own, as a dropped video's) and asks for nothing. A summary at results/<key>.json lists each
+        request's job and report. DoveRunner being briefly unavailable for one request does not hold up the others:
+        the message comes back for the rest once all were tried."""
+        file_job_id = job_id_for(ref.bucket, ref.key, ref.version)
+        logger.append_keys(key=ref.key)
+        try:
+            head = self._head(ref)
+        except FileNotFoundError:
+            return [
+                self._reject_new(file_job_id, ref, {}, "the object no longer exists (deleted before it was processed)")
+            ]
+        try:
+            lines = self._read_requests(ref, head)
+        except RequestFileProblem as problem:
+            return [self._reject_new(file_job_id, ref, head, str(problem))]
+        results: list[SubmitResult] = []
+        entries: list[dict[str, Any]] = []
+        retry_later: RetryLater | None = None
+        for line in lines:
+            item = self._request_item(ref, head, line)
+            logger.append_keys(job_id=item["job_id"], line=line.number)
+            try:
+                try:
+                    job = self._jobs.create(item)
+                except JobExists as exists:
+                    result = self._again(exists.job)
+                else:
+                    result = self._reject(job, line.problem) if line.problem else self._send(job)
+            except RetryLater as exc:
+                retry_later = retry_later or exc
+                result = SubmitResult(item["job_id"], "", "retry", str(exc))
+            results.append(result)
+            entries.append(
+                {
+                    "line": line.number,
+                    "job_id": item["job_id"],
+                    "state": result.state,
+                    "action": result.action,
+                    "request": item["request"],
+                    "problem": line.problem or None,
+                    "report_key": item["version_report_key"],
+                }
+            )
+        logger.remove_keys(["job_id", "line"])
+        self._write_summary(ref, head, entries)
+        if retry_later is not None:
+            raise retry_later
+        return results
+
+    def _read_requests(self, ref: S3ObjectRef, head: dict[str, Any]) -> list[RequestLine]:
+        problem = key_problem(ref.key, self._config.results_prefix)
+        if problem:
+            raise RequestFileProblem(problem)
+        size = int(head.get("ContentLength", 0))
+        limit = self._config.max_request_bytes
+        if size > limit:
+            raise RequestFileProblem(f"the request file is {size} bytes, more than the limit of {limit}: split it")
+        with contextlib.closing(
+            self._objects.open(ref.bucket, ref.key, head.get("VersionId") or ref.version_id)
+        ) as body:
+            data = body.read(limit + 1)
+        if len(data) > limit:
+            raise RequestFileProblem(f"the request file is more than the limit of {limit} bytes: split it")
+        return read_request_file(
+            data,
+            ref.key,
+            max_lines=self._config.max_request_lines,
+            max_seconds_limit=self._config.max_tracking_seconds,
+        )
+
+    def _request_item(self, ref: S3ObjectRef, head: dict[str, Any], line: RequestLine) -> dict[str, Any]:
+        job_id = line.job_id(ref.bucket, ref.key)
+        request = line.request
+        item: dict[str, Any] = {
+            "job_id": job_id,
+            "bucket": ref.bucket,
+            "key": ref.key,
+            # The file's version that first asked for it; the same request dropped again is the same job.
+            "version_id": head.get("VersionId") or ref.version_id,
+            "line": line.number,
+        }
+        if request is None:
+            item.update(request={"line": line.number}, request_problem=line.problem, title=f"line {line.number}")
+        else:
+            live = request.type == "live"
+            item.update(
+                request={
+                    "type": request.type,
+                    "url": request.url,
+                    "line": line.number,
+                    "demo": request.demo,
+                    **({"max_seconds": request.max_seconds or self._config.live_max_seconds} if live else {}),
+                },
+                title=request.title,
+                dr_title=dr_title(request.title, job_id),
+                service=request.service or self._config.default_service,
+                method="live" if live else "url",
+            )
+        item["version_report_key"] = own_report_key(self._config.results_prefix, item)
+        return item
+
+    def _write_summary(self, ref: S3ObjectRef, head: dict[str, Any], entries: list[dict[str, Any]]) -> None:
+        """results/<file key>.json: which job each request of the file became, and where its report will be."""
+        summary = {
+            "report_version": REPORT_VERSION,
+            "type": "doverunner.request-file",
+            "input": {"bucket": ref.bucket, "key": ref.key, "version_id": head.get("VersionId") or ref.version_id},
+            "requests": entries,
+            "counts": {
+                action: sum(e["action"] == action for e in entries) for action in {e["action"] for e in entries}
+            },
+            "written_at": now_iso(),
+        }
+        self._objects.put_json(ref.bucket, report_key(self._config.results_prefix, ref.key), summary)
 
     # ---- steps ------------------------------------------------------------------------------------------------
 
@@ -154,6 +288,8 @@ class Submitter:
         if problem:
             metrics.add_metric(name="KeysRejected", unit="Count", value=1)
             return problem
+        if item.get("request"):
+            return str(item.get("request_problem") or "")
         if item["extension"] not in SUPPORTED_EXTENSIONS:
             shown = f".{item['extension']}" if item["extension"] else "no extension"
             return f"unsupported file type ({shown}): DoveRunner detects only .mp4, .mkv and .mov files (A4023, D010)"
@@ -173,18 +309,34 @@ class Submitter:
     def _reject(self, job: dict[str, Any], reason: str) -> SubmitResult:
         # The operator finds the refusal where a report would be, not only in the jobs table (a key that cannot
         # name a report: results/rejected/<job id>.json).
-        report_key = ""
+        report: dict[str, Any] | None = None
         if job.get("key", "").startswith(self._config.inbox_prefix):
             report = self._reports.write(job, JobState.REJECTED, reason)
-            report_key = report["report_key"]
         self._jobs.update(
             job["job_id"],
-            {"state": JobState.REJECTED.value, "reason": reason, "finished_at": now_iso(), "report_key": report_key},
+            {
+                "state": JobState.REJECTED.value,
+                "job_outcome": JobOutcome.REJECTED.value,
+                "reason": reason,
+                "finished_at": now_iso(),
+                "report_key": report["report_key"] if report else "",
+            },
             expect=(JobState.RECEIVED,),
         )
-        metrics.add_metric(name="JobsRejected", unit="Count", value=1)
-        logger.warning("object rejected before any DoveRunner call", extra={"reason": reason})
+        logger.warning("rejected before any DoveRunner call", extra={"reason": reason})
+        if report is not None:
+            self._publish(job, JobState.REJECTED, report)
+        else:
+            metrics.add_metric(name="JobsRejected", unit="Count", value=1)
         return SubmitResult(job["job_id"], JobState.REJECTED.value, "rejected", reason)
+
+    def _publish(self, job: dict[str, Any], state: JobState, report: dict[str, Any]) -> None:
+        """The result message of a job the submit function ends (or holds); counted as the reporter counts."""
+        try:
+            publish_result({**job, "state": state.value}, state, report, self._results)
+        except Exception:  # the report and the job's state are written: a lost message must not undo them
+            logger.exception("publishing the result failed")
+            metrics.add_metric(name="ResultsNotPublished", unit="Count", value=1)
 
     def _again(self, job: dict[str, Any]) -> SubmitResult:
         """A repeated delivery of an object version already seen."""
@@ -198,6 +350,9 @@ class Submitter:
             return self._recover(job)
         if state is JobState.SUBMITTED:
             self._start_tracking(job)
+        if state is JobState.HELD:
+            # It is sent when submissions resume, not because the object came again.
+            return SubmitResult(job_id, state.value, "held", str(job.get("reason") or ""))
         metrics.add_metric(name="DuplicateDeliveries", unit="Count", value=1)
         logger.info("repeated delivery: nothing sent again", extra={"state": state.value})
         return SubmitResult(job_id, state.value if state in FINAL_STATES else JobState.TRACKING.value, "duplicate")
@@ -262,6 +417,44 @@ class Submitter:
         metrics.add_metric(name="UploadsRepeated", unit="Count", value=1)
         return self._woken(self._call_doverunner(job, client))
 
+    # ---- a held or refused job sent again ------------------------------------------------------------------
+
+    def retry(self, request: RetryRequest) -> SubmitResult:
+        """Sends a held job, or one DoveRunner refused, again (services/holds.py). The claim is conditional, so a job
+        is sent once however many retry requests come; one already on its way or ended otherwise is left."""
+        job_id = request.job_id
+        logger.append_keys(job_id=job_id)
+        job = self._jobs.get(job_id)
+        if job is None:
+            raise ValueError(f"retry request for an unknown job {job_id}")
+        state = JobState(job["state"])
+        reopen = {
+            "state": JobState.RECEIVED.value,
+            "retried_by": request.requested_by,
+            "retried_at": now_iso(),
+            "retries": int(job.get("retries") or 0) + 1,
+            **dict.fromkeys(("hold", "reason", "error", "finished_at", "job_outcome", "refused_by_doverunner")),
+        }
+        credentials = (job.get("hold") or {}).get("kind") == HoldKind.CREDENTIALS.value
+        try:
+            if state is JobState.HELD:
+                job = self._jobs.update(job_id, reopen, expect=(JobState.HELD,))
+            elif state is JobState.FAILED and job.get("refused_by_doverunner") and not job.get("detection_id"):
+                job = self._jobs.update(
+                    job_id, reopen, expect=(JobState.FAILED,), match={"refused_by_doverunner": True}
+                )
+            elif state is JobState.RECEIVED:
+                pass  # a retry that stopped after reopening the job: carry on
+            elif state is JobState.SUBMITTING:
+                return self._recover(job)
+            else:
+                return SubmitResult(job_id, state.value, "duplicate", "the job is not held: nothing sent again")
+        except StateConflict:
+            return SubmitResult(job_id, state.value, "duplicate", "another retry request took the job first")
+        logger.info("sending a held job again", extra={"requested_by": request.requested_by})
+        # Held for its credentials: the secret was fixed since, so it is read afresh, not from the cache.
+        return self._send(job, fresh=credentials)
+
     def _woken(self, result: SubmitResult) -> SubmitResult:
         """The job's execution, waiting for its next check, checks now: the new upload's detection is listed."""
         if result.action in ("submitted", "adopted"):
@@ -276,8 +469,21 @@ class Submitter:
             self._jobs.update(job_id, {"last_error": str(exc)})
             raise RetryLater(str(exc)) from exc
 
-    def _send(self, job: dict[str, Any]) -> SubmitResult:
-        client = self._client(job["job_id"])
+    def _send(self, job: dict[str, Any], *, fresh: bool = False) -> SubmitResult:
+        pause = self._holds.current()
+        if pause is not None:
+            return self._hold(
+                job,
+                JobState.RECEIVED,
+                HoldKind(str(pause["kind"])),
+                str(pause.get("code") or ""),
+                f"submissions are paused since {pause.get('since')}: {pause.get('reason')}",
+            )
+        try:
+            client = self._client_factory(fresh=True) if fresh else self._client_factory()
+        except ConfigurationError as exc:
+            # The secret is not filled as it must be: every job would fail the same way until it is fixed.
+            return self._hold(job, JobState.RECEIVED, HoldKind.CREDENTIALS, "", str(exc), pause_all=True)
         try:
             job = self._jobs.update(
                 job["job_id"],
@@ -294,6 +500,15 @@ class Submitter:
         try:
             detection_id, detail = self._request(job, client)
         except DoveRunnerApiError as exc:
+            kind = hold_kind(exc.code)
+            if kind is not None:
+                reason = f"DoveRunner refused the site's {kind.value}: {exc.code} {exc.description}"
+                if not job.get("execution_arn"):
+                    return self._hold(
+                        job, JobState.SUBMITTING, kind, exc.code, reason, error=exc.as_dict(), pause_all=True
+                    )
+                # An upload made again for a tracked job: its execution reports the refusal (it can be retried).
+                self._holds.pause(kind, exc.code, reason, job_id)
             if exc.retryable:
                 self._release(job_id, str(exc))
                 raise RetryLater(str(exc)) from exc
@@ -319,6 +534,12 @@ class Submitter:
         return SubmitResult(job_id, JobState.TRACKING.value, "submitted", job["method"])
 
     def _request(self, job: dict[str, Any], client: DetectionApi) -> tuple[int | None, dict[str, Any]]:
+        request = job.get("request")
+        if request:
+            demo = bool(request.get("demo"))
+            if job["method"] == "live":
+                return client.detect_live(job["dr_title"], request["url"], demo=demo, service=job["service"]), {}
+            return client.detect_url(job["dr_title"], request["url"], demo=demo, service=job["service"]), {}
         if job["method"] == "url":
             url = self._objects.presigned_get(
                 job["bucket"], job["key"], job.get("version_id"), self._config.presigned_url_seconds
@@ -368,22 +589,57 @@ class Submitter:
                 "reason": reason,
                 "error": error,
                 "refused_by_doverunner": True,
+                "job_outcome": JobOutcome.REFUSED.value,
                 "finished_at": now_iso(),
             },
             expect=(JobState.SUBMITTING,),
         )
-        # The operator finds the refusal where a report would be, not only in the jobs table.
+        # The operator finds the refusal where a report would be, not only in the jobs table; the alarm watches it.
         report = self._reports.write(job, JobState.FAILED, reason)
         self._jobs.update(job_id, {"report_key": report["report_key"]})
-        metrics.add_metric(name="JobsFailed", unit="Count", value=1)
+        metrics.add_metric(name=METRIC_JOBS_REFUSED, unit="Count", value=1)
         logger.error("DoveRunner refused the detection request", extra={"error_code": error.get("error_code")})
+        self._publish(job, JobState.FAILED, report)
         return SubmitResult(job_id, JobState.FAILED.value, "failed", reason)
+
+    def _hold(
+        self,
+        job: dict[str, Any],
+        expect: JobState,
+        kind: HoldKind,
+        code: str,
+        reason: str,
+        *,
+        error: dict[str, Any] | None = None,
+        pause_all: bool = False,
+    ) -> SubmitResult:
+        """Holds the job (nothing reached DoveRunner, or DoveRunner refused it for the site's quota or credentials):
+        its report and result say HELD and why; with `pause_all`, submissions pause for every job after it."""
+        job_id = job["job_id"]
+        if pause_all:
+            self._holds.pause(kind, code, reason, job_id)
+        fields = {
+            "state": JobState.HELD.value,
+            "job_outcome": JobOutcome.HELD.value,
+            "hold": {"kind": kind.value, "code": code, "since": now_iso()},
+            "reason": reason,
+            "error": error,
+        }
+        # The report first: a held job found again (a repeated delivery) is left as it is, so it must have it.
+        report = self._reports.write({**job, **fields}, JobState.HELD, reason)
+        job = self._jobs.update(job_id, {**fields, "report_key": report["report_key"]}, expect=(expect,))
+        logger.warning("job held: submissions are paused", extra={"kind": kind.value, "error_code": code})
+        self._publish(job, JobState.HELD, report)
+        return SubmitResult(job_id, JobState.HELD.value, "held", reason)
 
     def _start_tracking(self, job: dict[str, Any]) -> None:
         """One execution per job: its name is the job id, so a repeated start is refused."""
         job_id = job["job_id"]
         check = {"attempt": 0, "detection_id": job.get("detection_id")}
-        arn = self._executions.start(job_id, {"job_id": job_id, "check": check})
+        # A job sent again after its execution ended (a refused upload retried) needs a new execution name.
+        retries = int(job.get("retries") or 0)
+        name = f"{job_id}-retry-{retries}" if retries and job.get("execution_arn") else job_id
+        arn = self._executions.start(name, {"job_id": job_id, "check": check})
         # A StateConflict means the execution already moved the job on.
         with contextlib.suppress(StateConflict):
             self._jobs.update(

@@ -11,7 +11,9 @@ from antipiracy.domain.jobs import FINAL_STATES, now_iso, seconds_since, uploads
 from antipiracy.domain.schedule import next_wait
 from antipiracy.observability import logger
 from antipiracy.ports import DetectionApi, Jobs
-from doverunner import Detection, describe_status
+from doverunner import Detection, DoveRunnerApiError, describe_status
+
+TIME_BOX = "time box"  # who stops a live detection whose max_seconds have passed
 
 # Uploads of one job whose answer never came, before the job is reported as timed out: each is one
 # `find_upload_seconds` apart, and none spends quota unless DoveRunner stored it (then it is found, not repeated).
@@ -73,6 +75,14 @@ def check(
     if elapsed > config.max_tracking_seconds:
         result.update(timed_out=True, reason=f"no terminal status after {config.max_tracking_seconds}s of tracking")
         return result
+    stop = _stop_due(job, elapsed)
+    if stop is not None:
+        # Recorded before DoveRunner is asked, so the report says who stopped it even if this Check fails after.
+        job = jobs.update(job_id, {"cancel": stop})
+    live_left = _live_seconds_left(job, elapsed)
+    if live_left is not None:
+        # Look again when the time box ends, not a long wait after.
+        result["wait_seconds"] = max(1, min(result["wait_seconds"], math.ceil(live_left) + 1))
     if not result["detection_id"]:
         found = _find(job, client)
         if found is None:
@@ -90,6 +100,10 @@ def check(
             return result
         result["detection_id"] = found.detection_id
         logger.info("found the upload's detection", extra={"detection_id": found.detection_id})
+    if _stop_unsent(job):
+        _send_stop(job_id, int(result["detection_id"]), job, jobs=jobs, client=client)
+        # DoveRunner takes a moment to end it, and sends no notification for a stopped detection.
+        result["wait_seconds"] = min(result["wait_seconds"], config.initial_wait_seconds)
     detection = client.detail(int(result["detection_id"]), service=job["service"])
     fields = {**detection_fields(detection), "checks": attempt + 1, "last_check_at": now_iso()}
     changed = (job.get("detect_status"), job.get("progress_status")) != (
@@ -107,6 +121,48 @@ def check(
     jobs.update(job_id, fields, history=history)
     result.update(terminal=detection.is_terminal, detect_status=detection.detect_status)
     return result
+
+
+def _stop_due(job: dict[str, Any], elapsed: float) -> dict[str, Any] | None:
+    """The stop to record now: a live detection past its time box (an operator's stop is recorded by
+    services/cancel.py). None when there is none, or one is recorded already."""
+    if job.get("cancel"):
+        return None
+    left = _live_seconds_left(job, elapsed)
+    if left is None or left > 0:
+        return None
+    limit = int((job.get("request") or {}).get("max_seconds") or 0)
+    return {
+        "by": TIME_BOX,
+        "reason": f"ended at its time box: the live detection was stopped after {limit} s (max_seconds)",
+        "requested_at": now_iso(),
+    }
+
+
+def _live_seconds_left(job: dict[str, Any], elapsed: float) -> float | None:
+    """Seconds until a live detection's time box ends; None for any other job."""
+    limit = (job.get("request") or {}).get("max_seconds")
+    if job.get("method") != "live" or not limit:
+        return None
+    return float(limit) - elapsed
+
+
+def _stop_unsent(job: dict[str, Any]) -> bool:
+    cancel = job.get("cancel")
+    return isinstance(cancel, dict) and not cancel.get("stop_sent_at")
+
+
+def _send_stop(job_id: str, detection_id: int, job: dict[str, Any], *, jobs: Jobs, client: DetectionApi) -> None:
+    """DoveRunner's stop API; a detection that ended meanwhile (A4028) needs none."""
+    try:
+        client.stop(detection_id, service=job["service"])
+        answer = "stopped"
+    except DoveRunnerApiError as exc:
+        if exc.code != "A4028":
+            raise
+        answer = "already ended (A4028)"
+    logger.info("stop requested", extra={"by": job["cancel"].get("by"), "answer": answer})
+    jobs.update(job_id, {"cancel": {**job["cancel"], "stop_sent_at": now_iso(), "stop_answer": answer}})
 
 
 def _not_found(job: dict[str, Any], config: PipelineConfig, now: datetime) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -339,34 +339,34 @@ def test_refusal_fails_the_job_with_the_guides_explanation(
     submitter: Submitter, objects: MemoryObjects, jobs: MemoryJobs, doverunner: FakeDoveRunner
 ) -> None:
     ref = drop(objects)
-    doverunner.fail_next(api_error("A4019", "request upload URL"))
+    doverunner.fail_next(api_error("A4023", "request upload URL"))
 
     result = submitter.submit(ref)
 
     job = job_of(jobs, ref)
     error = job["error"]
     assert (result.action, job["state"]) == ("failed", "FAILED")
-    assert (error["error_code"], error["description"]) == ("A4019", describe_error("A4019").description)
-    assert "A4019" in str(job["reason"])
+    assert (error["error_code"], error["description"]) == ("A4023", describe_error("A4023").description)
+    assert "A4023" in str(job["reason"])
 
 
 def test_refusal_writes_a_report_whose_outcome_is_refused_with_the_code(
     submitter: Submitter, objects: MemoryObjects, jobs: MemoryJobs, doverunner: FakeDoveRunner
 ) -> None:
     ref = drop(objects)
-    doverunner.fail_next(api_error("A4019", "request upload URL"))
+    doverunner.fail_next(api_error("A4023", "request upload URL"))
 
     submitter.submit(ref)
 
     job = job_of(jobs, ref)
     report = objects.document(ref.bucket, job["report_key"])
-    assert (report["state"], report["outcome"], report["error"]["error_code"]) == ("FAILED", "REFUSED", "A4019")
+    assert (report["state"], report["outcome"], report["error"]["error_code"]) == ("FAILED", "REFUSED", "A4023")
 
 
 def test_refused_job_starts_no_execution(
     submitter: Submitter, objects: MemoryObjects, doverunner: FakeDoveRunner, executions: MemoryExecutions
 ) -> None:
-    doverunner.fail_next(api_error("A4019", "request upload URL"))
+    doverunner.fail_next(api_error("A4023", "request upload URL"))
 
     submitter.submit(drop(objects))
 
@@ -397,7 +397,7 @@ def test_transport_error_before_doverunner_had_it_releases_the_job(
     assert job_of(jobs, ref)["state"] == "RECEIVED"
 
 
-def test_missing_credentials_leave_the_job_received_with_the_reason(
+def test_missing_credentials_hold_the_job_with_the_reason_and_pause_submissions(
     make_submitter: Callable[..., Submitter], objects: MemoryObjects, jobs: MemoryJobs, config: PipelineConfig
 ) -> None:
     def no_client() -> FakeDoveRunner:
@@ -408,11 +408,11 @@ def test_missing_credentials_leave_the_job_received_with_the_reason(
     )
     ref = drop(objects)
 
-    with pytest.raises(RetryLater, match="site_key"):
-        submitter.submit(ref)
+    result = submitter.submit(ref)
 
     job = job_of(jobs, ref)
-    assert (job["state"], job["last_error"]) == ("RECEIVED", "the DoveRunner secret has no site_key")
+    assert (result.action, job["state"], job["reason"]) == ("held", "HELD", "the DoveRunner secret has no site_key")
+    assert (jobs.pause or {}).get("kind") == "credentials"
 
 
 # ---- a delivery that died mid-way -------------------------------------------------------------------------------
