@@ -18,6 +18,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from antipiracy.domain.jobs import JobState
+from antipiracy.domain.outcomes import JobOutcome
 from antipiracy.domain.revocations import RevocationState
 from doverunner import (
     ClientConfig,
@@ -292,6 +294,44 @@ def cmd_revocations(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_OTHER
 
 
+def cmd_jobs(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from doverunner_cli.jobs import JobsError, core_logs_to, run
+
+    try:
+        with core_logs_to(err, args.verbose):
+            result = run(args)
+        _emit(result, out)
+        return 0
+    except (JobsError, ValueError, ClientError, BotoCoreError) as exc:  # CannotCancel, NotRetryable: ValueErrors
+        err.write(f"doverunner: {exc}\n")
+        return EXIT_OTHER
+    except KeyError as exc:  # a job deleted while it was being stopped or retried
+        err.write(f"doverunner: {exc.args[0] if exc.args else exc}\n")
+        return EXIT_OTHER
+
+
+def _since(value: str) -> str:
+    """--since of `jobs list`, checked when parsed (as a `created_at` stamp)."""
+    from doverunner_cli.jobs import parse_since
+
+    try:
+        return parse_since(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive whole number")
+    return number
+
+
 def cmd_emulator(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from doverunner_local.cli import run_emulator
 
@@ -434,6 +474,39 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--expires-in", type=int, default=30 * 24 * 3600, help="seconds (default 30 days; 0: never)")
         p.set_defaults(handler=None)
 
+    jobs = commands.add_parser(
+        "jobs", help="the jobs of a deployed stack (AWS credentials; AWS_ENDPOINT_URL for the local one)"
+    ).add_subparsers(dest="jobs_action", required=True, metavar="ACTION")
+    for action, help_text in (
+        ("list", "the jobs, newest first, and whether submissions are paused"),
+        ("show", "a job, or every job of an object key, with its report"),
+        ("stop", "stop a job: at once if DoveRunner does not have it yet, else at its next check"),
+        ("retry", "send a held job, or one DoveRunner refused, again; --held: every held job, lifting the pause"),
+    ):
+        p = jobs.add_parser(action, help=help_text)
+        p.add_argument("--stack", default="DoveRunnerDetection", help="the stack's name (default DoveRunnerDetection)")
+        if action == "list":
+            p.add_argument("--state", choices=tuple(state.value for state in JobState))
+            p.add_argument("--outcome", choices=tuple(outcome.value for outcome in JobOutcome))
+            p.add_argument(
+                "--since",
+                type=_since,
+                metavar="T",
+                help="created at or after T: 2026-12-03, 2026-12-03T10:00:00Z (UTC), or back from now: 30m, 2h, 1d",
+            )
+            p.add_argument("--key-prefix", metavar="P", help="only keys starting with P (e.g. inbox/dwm/)")
+            p.add_argument("--limit", type=_positive, metavar="N", help="at most N jobs, the newest")
+        elif action == "retry":
+            p.add_argument("target", nargs="?", metavar="JOB|KEY", help="a job id (job-...) or an object key")
+            p.add_argument("--held", action="store_true", help="lift the pause and send every held job again")
+        else:
+            p.add_argument("target", metavar="JOB|KEY", help="a job id (job-...) or an object key")
+        if action == "stop":
+            p.add_argument("--reason", default="", help="why, for the job's report")
+        if action in ("stop", "retry"):
+            p.add_argument("--by", help="who, for the job's report (default: your AWS identity's ARN, else your user)")
+        p.set_defaults(handler=None)
+
     local = commands.add_parser("local", help="the whole pipeline on this machine").add_subparsers(
         dest="local_action", required=True, metavar="ACTION"
     )
@@ -467,7 +540,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
     configure_logging(args.verbose, err)
     command = " ".join(
         str(getattr(args, name))
-        for name in ("command", "kind", "noti_action", "revocations_action")
+        for name in ("command", "kind", "noti_action", "revocations_action", "jobs_action")
         if hasattr(args, name)
     )
     log.debug("doverunner %s (-vv logs the CLI's own steps; AWS and HTTP libraries stay at WARNING)", command)
@@ -475,6 +548,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
         return cmd_emulator(args, out, err)
     if args.command == "revocations":
         return cmd_revocations(args, out, err)
+    if args.command == "jobs":
+        return cmd_jobs(args, out, err)
     if args.command == "local":
         from doverunner_local.cli import run_local_up
 

@@ -40,18 +40,22 @@ def cancel(
     job = jobs.require(job_id)
     state = JobState(job["state"])
     if state in NOT_SENT:
-        fields = {"state": JobState.CANCELED.value, "job_outcome": JobOutcome.CANCELED.value, "cancel": record}
-        report = reports.write({**job, **fields}, JobState.CANCELED, reason)
+        fields = {
+            "state": JobState.CANCELED.value,
+            "job_outcome": JobOutcome.CANCELED.value,
+            "cancel": record,
+            "reason": reason,
+            "finished_at": now_iso(),
+        }
         try:
-            job = jobs.update(
-                job_id,
-                {**fields, "reason": reason, "report_key": report["report_key"], "finished_at": now_iso()},
-                expect=(state,),
-            )
+            # The claim first: a job the submit function takes meanwhile is stopped on its way instead.
+            job = jobs.update(job_id, fields, expect=(state,))
         except StateConflict:
-            job = jobs.require(job_id)  # the submit function took it meanwhile: stop it on its way
+            job = jobs.require(job_id)
             state = JobState(job["state"])
         else:
+            report = reports.write(job, JobState.CANCELED, reason)
+            job = jobs.update(job_id, {"report_key": report["report_key"]})
             publish_result(job, JobState.CANCELED, report, results)
             return {"job_id": job_id, "action": "canceled", "state": JobState.CANCELED.value, "reason": reason}
     if state in FINAL_STATES:

@@ -77,6 +77,15 @@ class Holds:
         logger.info("submissions resumed", extra={"by": by, "requeued": len(requeued), "was_paused": bool(lifted)})
         return Resumed(lifted, requeued)
 
+    def held_without_pause(self, by: str = "probe (held without a pause)") -> int:
+        """Asks again for held jobs while no pause is in force; how many. A pause set meanwhile holds them again."""
+        held = [job["job_id"] for job in self._jobs.with_state(JobState.HELD)]
+        for job_id in held:
+            self._require_retries().request_retry(job_id, by)
+        if held:
+            logger.warning("held jobs found with no pause in force: asked for again", extra={"count": len(held)})
+        return len(held)
+
     def retry(self, job_id: str, by: str) -> dict[str, Any]:
         """Asks for one held or refused job again; NotRetryable for any other."""
         job = self._jobs.require(job_id)
@@ -108,7 +117,10 @@ def probe(
     with the rest held: at most one refused request per period."""
     pause = holds.current()
     if pause is None:
-        return {"paused": False}
+        # A job held just as the pause was lifted can be missed by that resume (the state index lags its writes):
+        # with no pause in force, a held job is asked for again here.
+        left = holds.held_without_pause()
+        return {"paused": False, **({"requeued_left_behind": left} if left else {})}
     kind = HoldKind(str(pause.get("kind")))
     if kind is HoldKind.QUOTA:
         waited = seconds_since(str(pause["since"]), now or datetime.now(UTC))

@@ -287,3 +287,23 @@ def test_a_job_held_for_its_credentials_reads_the_secret_afresh_when_sent_again(
 
     assert result.action == "submitted"
     assert asked == [{}, {"fresh": True}]
+
+
+def test_the_probe_asks_again_for_a_held_job_left_behind_by_a_resume(
+    submitter: Submitter,
+    holds: Holds,
+    retries: QueuedRetries,
+    objects: MemoryObjects,
+    jobs: MemoryJobs,
+    doverunner: FakeDoveRunner,
+) -> None:
+    doverunner.fail_next(api_error("A4019", "request upload URL"))
+    job_id = submitter.submit(drop(objects, 1)).job_id
+    jobs.resume_submissions()  # lifted, but the held job was not seen (the index lagged)
+
+    result = probe(holds, FakeDoveRunner, quota_probe_seconds=3600)
+
+    assert (result, retries.sent) == (
+        {"paused": False, "requeued_left_behind": 1},
+        [(job_id, "probe (held without a pause)")],
+    )
