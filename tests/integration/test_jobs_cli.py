@@ -303,24 +303,27 @@ def test_a_missing_stack_is_named_in_the_error(stack: Stack) -> None:
 
 
 def test_stop_of_a_held_job_cancels_it_with_who_and_why_in_its_report_and_result(stack: Stack, jobs: Jobs) -> None:
-    code, result, _ = cli(stack, "stop", "inbox/held.mp4", "--by", "alice", "--reason", "dropped by mistake")
+    code, result, _ = cli(stack, "stop", "inbox/held.mp4", "--by", "ops-oncall", "--reason", "dropped by mistake")
 
     job = stack.jobs.get(jobs.held)
     assert job is not None
     assert (code, result["action"], job["state"], job["job_outcome"]) == (0, "canceled", "CANCELED", "CANCELED")
-    assert job["cancel"]["by"] == "alice"
+    assert job["cancel"]["by"] == "ops-oncall"
     report = stack.report(job["report_key"])
-    assert (report["state"], report["reason"]) == ("CANCELED", "stopped by alice: dropped by mistake")
+    assert (report["state"], report["reason"]) == ("CANCELED", "stopped by ops-oncall: dropped by mistake")
     assert [(m["job_id"], m["state"]) for m in stack.messages(stack.results_queue_url)] == [(jobs.held, "CANCELED")]
 
 
 def test_stop_of_a_tracked_job_records_the_stop_request(stack: Stack, jobs: Jobs) -> None:
-    code, result, _ = cli(stack, "stop", jobs.tracking, "--by", "bob", "--reason", "wrong file")
+    code, result, _ = cli(stack, "stop", jobs.tracking, "--by", "ops-night-shift", "--reason", "wrong file")
 
     job = stack.jobs.get(jobs.tracking)
     assert job is not None
     assert (code, result["action"], job["state"]) == (0, "stop_requested", "TRACKING")
-    assert (job["cancel"]["by"], job["cancel"]["reason"]) == ("bob", "stopped by bob: wrong file")
+    assert (job["cancel"]["by"], job["cancel"]["reason"]) == (
+        "ops-night-shift",
+        "stopped by ops-night-shift: wrong file",
+    )
 
 
 def test_stop_without_by_records_the_callers_aws_identity(stack: Stack, jobs: Jobs) -> None:
@@ -334,7 +337,7 @@ def test_stop_without_by_records_the_callers_aws_identity(stack: Stack, jobs: Jo
 def test_stop_of_a_completed_job_is_an_error_and_changes_nothing(stack: Stack, jobs: Jobs) -> None:
     before = stack.jobs.get(jobs.completed)
 
-    code, result, err = cli(stack, "stop", jobs.completed, "--by", "alice")
+    code, result, err = cli(stack, "stop", jobs.completed, "--by", "ops-oncall")
 
     assert (code, result) == (EXIT_OTHER, None)
     assert "has ended already" in err
@@ -345,7 +348,7 @@ def test_stop_of_a_completed_job_is_an_error_and_changes_nothing(stack: Stack, j
 def test_stop_of_a_key_with_two_unfinished_jobs_lists_them(stack: Stack, jobs: Jobs) -> None:
     other = stack.add_job("inbox/tracked.mp4", "SUBMITTED")
 
-    code, _, err = cli(stack, "stop", "inbox/tracked.mp4", "--by", "alice")
+    code, _, err = cli(stack, "stop", "inbox/tracked.mp4", "--by", "ops-oncall")
 
     assert code == EXIT_OTHER
     assert "2 unfinished jobs" in err

@@ -165,6 +165,28 @@ def test_tracker_may_only_read_the_secret_and_update_jobs(template_json: dict[st
     }  # fmt: skip
 
 
+def test_prober_may_only_read_the_secret_read_and_lift_the_pause_list_held_jobs_and_queue_retries(
+    template_json: dict[str, Any],
+) -> None:
+    statements = role_statements(template_json, "prober")
+
+    assert actions_of(statements) == {
+        "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTelemetryRecords", "xray:PutTraceSegments",
+        "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
+        "dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:Query",
+        "sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl",
+    }  # fmt: skip
+    (jobs,) = [s for s in statements if "dynamodb:Query" in s["Action"]]
+    assert jobs["Resource"][1]["Fn::Join"][1][-1] == f"/index/{STATE_INDEX}"
+
+
+def test_prober_runs_every_ten_minutes(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::Events::Rule",
+        {"ScheduleExpression": "rate(10 minutes)", "Targets": [Match.object_like({"Arn": Match.any_value()})]},
+    )
+
+
 def test_reporter_may_write_only_under_the_results_prefix_and_publish_results(template_json: dict[str, Any]) -> None:
     statements = role_statements(template_json, "reporter")
 
