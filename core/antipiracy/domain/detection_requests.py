@@ -109,6 +109,8 @@ def _parse(raw: str, number: int, max_seconds_limit: int) -> tuple[DetectionRequ
 
 def parse_request(value: Any, max_seconds_limit: int) -> DetectionRequest:
     """A request object checked field by field; ValueError naming what is wrong."""
+    if isinstance(value, list):
+        raise ValueError("a request is a JSON object, not a list: many requests go in a .jsonl file, one per line")
     if not isinstance(value, dict):
         raise ValueError(f"a request is a JSON object, not {type(value).__name__}")
     unknown = sorted(set(value) - FIELDS)

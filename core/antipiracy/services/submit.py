@@ -292,7 +292,10 @@ class Submitter:
             return str(item.get("request_problem") or "")
         if item["extension"] not in SUPPORTED_EXTENSIONS:
             shown = f".{item['extension']}" if item["extension"] else "no extension"
-            return f"unsupported file type ({shown}): DoveRunner detects only .mp4, .mkv and .mov files (A4023, D010)"
+            reason = f"unsupported file type ({shown}): DoveRunner detects only .mp4, .mkv and .mov files (A4023, D010)"
+            if item["extension"] in ("m3u8", "json", "jsonl"):
+                reason += f"; for a live stream or a video URL, drop a request under {self._config.requests_prefix!r}"
+            return reason
         if item["size"] == 0:
             return "the object is empty (0 bytes): there is no video to detect"
         if not item["key"].startswith(self._config.inbox_prefix):

@@ -70,7 +70,8 @@ def test_blank_lines_are_skipped_and_lines_keep_their_numbers() -> None:
     ("raw", "problem"),
     [
         ('{"type": "url", "url": ', "line 1: not JSON"),
-        ("[1, 2]", "line 1: a request is a JSON object, not list"),
+        ("[1, 2]", "line 1: a request is a JSON object, not a list: many requests go in a .jsonl file"),
+        ('"https://a.example/a.mp4"', "line 1: a request is a JSON object, not str"),
         (line(type="vod", url="https://a.example/a.mp4"), "line 1: unknown type 'vod'"),
         (line(type="url"), "line 1: url is missing"),
         (line(type="url", url=5), "line 1: url must be a string"),

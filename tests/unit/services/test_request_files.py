@@ -167,3 +167,14 @@ def test_doverunner_unreachable_for_one_request_does_not_hold_up_the_others(
     ]
     assert [r.action for r in again] == ["submitted", "duplicate", "duplicate"]
     assert len({d["title"] for d in doverunner.detections.values()}) == 3
+
+
+def test_a_manifest_dropped_as_a_video_is_rejected_saying_where_requests_go(
+    submitter: Submitter, objects: MemoryObjects, doverunner: FakeDoveRunner
+) -> None:
+    ref = objects.add(BUCKET, "inbox/live.m3u8", b"#EXTM3U\n")
+
+    (result,) = submitter.submit_all(ref)
+
+    assert (result.action, doverunner.requests) == ("rejected", [])
+    assert result.detail.endswith("for a live stream or a video URL, drop a request under 'inbox/requests/'")
