@@ -248,6 +248,40 @@ def test_wake_request_for_an_unknown_job_creates_nothing(jobs: Jobs) -> None:
     assert jobs.get("job-404") is None
 
 
+# ---- jobs: listing by state, pausing submissions -----------------------------------------------------------------
+
+
+def test_jobs_in_a_state_are_listed_oldest_first(jobs: Jobs) -> None:
+    for n in (1, 2, 3):
+        new_job(jobs, f"job-{n}")
+    jobs.update("job-1", {"state": JobState.HELD.value})
+    jobs.update("job-3", {"state": JobState.HELD.value})
+
+    held = [job["job_id"] for job in jobs.with_state(JobState.HELD)]
+
+    assert held == ["job-1", "job-3"]
+
+
+def test_submissions_are_paused_once_and_the_pause_is_lifted_with_what_it_held(jobs: Jobs) -> None:
+    record = {"kind": "quota", "code": "A4019", "reason": "r", "since": "2026-12-03T00:00:00.000000Z"}
+
+    first, second = jobs.pause_submissions(record), jobs.pause_submissions({**record, "code": "A4015"})
+    paused = jobs.submission_pause()
+    lifted, after = jobs.resume_submissions(), jobs.submission_pause()
+
+    assert (first, second) == (True, False)
+    assert paused == record
+    assert (lifted, after) == (record, None)
+
+
+def test_the_pause_is_no_job(jobs: Jobs) -> None:
+    jobs.pause_submissions({"kind": "quota", "code": "A4019", "reason": "r", "since": "s"})
+
+    assert list(jobs.with_state(JobState.HELD)) == []
+    assert jobs.resume_submissions() is not None
+    assert jobs.resume_submissions() is None
+
+
 # ---- the ledger -------------------------------------------------------------------------------------------------
 
 

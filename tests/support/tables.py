@@ -30,20 +30,30 @@ def create_ledger_table(dynamodb: Any, name: str) -> Any:
 
 
 def create_jobs_table(dynamodb: Any, name: str) -> Any:
-    """The jobs table: key `job_id`, index `by-detection-id`."""
+    """The jobs table as the stack makes it: key `job_id`, indexes `by-detection-id` and `by-state`."""
     return dynamodb.create_table(
         TableName=name,
         KeySchema=[{"AttributeName": "job_id", "KeyType": "HASH"}],
         AttributeDefinitions=[
             {"AttributeName": "job_id", "AttributeType": "S"},
             {"AttributeName": "detection_id", "AttributeType": "N"},
+            {"AttributeName": "state", "AttributeType": "S"},
+            {"AttributeName": "created_at", "AttributeType": "S"},
         ],
         GlobalSecondaryIndexes=[
             {
                 "IndexName": "by-detection-id",
                 "KeySchema": [{"AttributeName": "detection_id", "KeyType": "HASH"}],
                 "Projection": {"ProjectionType": "ALL"},
-            }
+            },
+            {
+                "IndexName": "by-state",
+                "KeySchema": [
+                    {"AttributeName": "state", "KeyType": "HASH"},
+                    {"AttributeName": "created_at", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            },
         ],
         BillingMode="PAY_PER_REQUEST",
     )
