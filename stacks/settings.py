@@ -36,6 +36,8 @@ class Settings:
     live_max_seconds: int = 3600  # a live request without max_seconds is stopped after this long
     # Paused submissions (quota): the probe resumes them after this long; credentials are probed every run.
     quota_probe_seconds: int = 3600
+    # Pre-flight media checks (docs/media.md): enforce (reject what DoveRunner cannot read), warn, or off.
+    preflight: str = "enforce"
     url_detection_threshold_bytes: int = 5 * 1024**3  # above the single-PUT limit, URL detection
     force_url_detection: bool = False
     presigned_url_seconds: int = 12 * 3600
@@ -103,6 +105,8 @@ class Settings:
             raise ValueError(f"context {PREFIX}requestsPrefix must be a folder under inboxPrefix, not the inbox itself")
         if self.live_max_seconds < 1:
             raise ValueError(f"context {PREFIX}liveMaxSeconds must be at least 1")
+        if self.preflight not in ("enforce", "warn", "off"):
+            raise ValueError(f"context {PREFIX}preflight must be enforce, warn or off, got {self.preflight!r}")
         if self.max_request_lines < 1 or self.max_request_bytes < 1:
             raise ValueError(f"context {PREFIX}maxRequestLines and {PREFIX}maxRequestBytes must be at least 1")
         if self.register_topic and not (self.revocation and self.notification_publisher):
@@ -140,6 +144,7 @@ class Settings:
             names.MAX_REQUEST_BYTES: str(self.max_request_bytes),
             # A live detection is never tracked longer than any job.
             names.LIVE_MAX_SECONDS: str(min(self.live_max_seconds, self.max_tracking_seconds)),
+            names.PREFLIGHT: self.preflight,
         }
 
 

@@ -13,6 +13,7 @@ from dataclasses import Field, dataclass, field, fields
 from typing import Any, ClassVar, Self, TypeVar
 
 from antipiracy import environment as names
+from antipiracy.domain.preflight import Policy, policy_of
 from antipiracy.environment import FUNCTIONS, SettingsVariables
 from antipiracy.process_cache import once
 from doverunner.codes import service_code
@@ -41,6 +42,13 @@ def _number(env: Mapping[str, str], name: str, default: str | None) -> float:
     if value < 0:
         raise ConfigError(f"{name} must not be negative, got {text!r}")
     return value
+
+
+def _policy(env: Mapping[str, str], name: str, default: str | None) -> Policy:
+    try:
+        return policy_of(_get(env, name, default), Policy.ENFORCE)
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
 
 
 def _service(env: Mapping[str, str], name: str, default: str | None) -> str:
@@ -148,6 +156,8 @@ class PipelineConfig(_FromEnvironment):
     max_request_bytes: int = field(metadata=_from(names.MAX_REQUEST_BYTES, str(1024 * 1024)))
     live_max_seconds: int = field(metadata=_from(names.LIVE_MAX_SECONDS, "3600"))
     operator_topic_arn: str = field(metadata=_from(names.OPERATOR_TOPIC_ARN, ""))
+    # What a video DoveRunner cannot read gets before any detection is spent (domain/preflight.py).
+    preflight: Policy = field(metadata=_from(names.PREFLIGHT, "enforce", _policy))
 
     def _validate(self) -> None:
         if self.initial_wait_seconds < 1 or self.max_wait_seconds < self.initial_wait_seconds:

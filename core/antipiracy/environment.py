@@ -41,6 +41,7 @@ LIVE_MAX_SECONDS: Final = "LIVE_MAX_SECONDS"
 OPERATOR_TOPIC_ARN: Final = "OPERATOR_TOPIC_ARN"
 INGEST_QUEUE_URL: Final = "INGEST_QUEUE_URL"
 QUOTA_PROBE_SECONDS: Final = "QUOTA_PROBE_SECONDS"
+PREFLIGHT: Final = "PREFLIGHT"
 
 # ---- revocation: the ledger, the web ACL, how long a block lasts -------------------------------------------------
 LEDGER_TABLE: Final = "LEDGER_TABLE"
@@ -103,6 +104,7 @@ DETECTION_TUNING: Final = frozenset(
         MAX_REQUEST_LINES,
         MAX_REQUEST_BYTES,
         LIVE_MAX_SECONDS,
+        PREFLIGHT,
     }
 )
 

@@ -77,6 +77,10 @@ class Objects(Protocol):
         """The object's bytes as a stream read once."""
         ...
 
+    def read_range(self, bucket: str, key: str, version_id: str | None, offset: int, length: int) -> bytes:
+        """At most `length` bytes of the version from `offset` (a ranged GET; fewer at the end)."""
+        ...
+
     def presigned_get(self, bucket: str, key: str, version_id: str | None, seconds: int) -> str: ...
 
     def put_json(
@@ -95,6 +99,15 @@ class Objects(Protocol):
     def get_json(self, bucket: str, key: str) -> tuple[Any, str] | None:
         """The latest JSON document at the key and its ETag; None when there is none. A body that is no JSON
         document reads as None with its ETag."""
+        ...
+
+
+class RemoteMedia(Protocol):
+    """Videos behind URLs, read in ranges for the pre-flight check (adapters/http_media.py)."""
+
+    def open(self, url: str) -> tuple[Callable[[int, int], bytes], int]:
+        """A reader of the URL's bytes (offset, length) and the video's size; domain/preflight.Unchecked when the
+        server answers no range request."""
         ...
 
 

@@ -9,6 +9,7 @@ import boto3
 from aws_lambda_powertools.utilities import parameters
 from botocore.config import Config
 
+from antipiracy.adapters.http_media import HttpMedia
 from antipiracy.adapters.jobs_table import JobsTable
 from antipiracy.adapters.ledger_table import LedgerTable
 from antipiracy.adapters.messaging import SnsOperatorAlerts, SnsResultsTopic, SqsDeadLetters, SqsRetryRequests
@@ -140,7 +141,14 @@ def submitter() -> Submitter:
         config=config(),
         results=results_topic(),
         holds=Holds(jobs(), alerts=operator_alerts()),
+        remote_media=remote_media(),
     )
+
+
+@once
+def remote_media() -> HttpMedia:
+    """URL requests' videos, read in ranges for the pre-flight check (one connection pool per process)."""
+    return HttpMedia()
 
 
 # ---- the probe of paused submissions -------------------------------------------------------------------------

@@ -39,6 +39,7 @@ class Drop:
     mark: str | None = None
     fail: str | None = None
     title: str | None = None  # metadata; percent-encoded when not ASCII
+    preflight: str | None = None  # metadata: the pre-flight policy for this object
     note: str = ""
 
 
@@ -53,6 +54,13 @@ DROPS = (
     ),
     Drop("inbox/dwm/clean rip.mov", "mov", 1 * MIB, title="Clean rip", note="DWM service from the key; no mark"),
     Drop("inbox/shaky-cam.mp4", "mp4", 1 * MIB, fail="D007", note="a camcorder recording DoveRunner cannot read"),
+    Drop(
+        "inbox/short-clip.mp4",
+        "mp4",
+        256 * 1024,
+        preflight="enforce",
+        note="a 2-second 320x240 clip, dropped with metadata preflight=enforce: read, not sent",
+    ),
     Drop("inbox/trailer.avi", "avi", 4096, note="unsupported file type"),
     Drop("inbox/empty.mp4", "mp4", 0, note="0 bytes"),
 )
@@ -140,6 +148,8 @@ def run(step_seconds: float, timeout: float) -> int:
         bucket = info["inbox_bucket"]
         for drop in DROPS:
             metadata = {"title": drop.title} if drop.title else {}
+            if drop.preflight:
+                metadata["preflight"] = drop.preflight
             s3.put_object(Bucket=bucket, Key=drop.key, Body=_body(drop), Metadata=metadata)
             print(f"{stamp()} dropped s3://{bucket}/{drop.key} ({drop.size:,} bytes): {drop.note}")
         requests = crawler_requests(site)

@@ -29,7 +29,16 @@ def test_main_command_ends_showing_the_pirate_sessions_blocked_and_others_allowe
     assert blocks.count("-> BLOCKED") == 3
     (other,) = [line for line in blocks.splitlines() if "any other session: GET" in line]
     assert other.endswith("-> allowed")
-    assert demo.stdout.rstrip().endswith("done: 6 videos, 2 requests, 8 reports, 3 pirate sessions blocked")
+    assert demo.stdout.rstrip().endswith("done: 7 videos, 2 requests, 9 reports, 3 pirate sessions blocked")
+
+
+def test_main_command_shows_a_too_short_clip_rejected_before_any_doverunner_call(
+    demo: subprocess.CompletedProcess[str],
+) -> None:
+    assert demo.returncode == 0, demo.stderr[-3000:]
+    reports = demo.stdout.split("Reports:")[1]
+    (verdict,) = [line.strip() for line in reports.splitlines() if "REJECTED without a DoveRunner call: D002" in line]
+    assert verdict.startswith("REJECTED without a DoveRunner call: D002: the video is 2.0 s long")
 
 
 def test_main_command_shows_a_url_request_found_and_a_live_request_ended_at_its_time_box(

@@ -4,17 +4,14 @@ its own report; operators stop jobs with the CLI."""
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-from deployed_stack import POLL_SECONDS, drop, read_report, video
+from deployed_stack import drop, read_report, request_reports, summary, video
 from jobs_cli import doverunner, wait_for
 
 from doverunner_local.stack import LocalPipelineStack
-
-FINAL = {"COMPLETED", "CANCELED", "REJECTED", "FAILED", "TIMED_OUT"}
 
 
 def request_key(name: str) -> str:
@@ -24,37 +21,6 @@ def request_key(name: str) -> str:
 def drop_requests(local: LocalPipelineStack, key: str, requests: list[Any]) -> dict[str, Any]:
     body = "\n".join(r if isinstance(r, str) else json.dumps(r) for r in requests).encode()
     return drop(local, key, body)
-
-
-def summary(local: LocalPipelineStack, key: str, lines: int, timeout: float = 60.0) -> dict[str, Any]:
-    """results/<request file>.json once it names `lines` requests."""
-    found: dict[str, Any] = wait_for(
-        f"the summary of {key}",
-        lambda: (s := read_report(local, key)) and len(s.get("requests", [])) == lines and s,
-        timeout,
-    )
-    return found
-
-
-def request_reports(local: LocalPipelineStack, key: str, lines: int, timeout: float = 120.0) -> list[dict[str, Any]]:
-    """The final report of each request of the file, in the file's order."""
-    s3, bucket = local.client("s3"), local.outputs["InboxBucketName"]
-    keys = [entry["report_key"] for entry in summary(local, key, lines)["requests"]]
-    reports: dict[str, dict[str, Any]] = {}
-    deadline = time.monotonic() + timeout
-    while len(reports) < len(keys):
-        for report_key in keys:
-            if report_key in reports:
-                continue
-            try:
-                found = json.loads(s3.get_object(Bucket=bucket, Key=report_key)["Body"].read())
-            except s3.exceptions.NoSuchKey:
-                continue
-            if found["state"] in FINAL:
-                reports[report_key] = found
-        assert time.monotonic() < deadline, f"{len(reports)} of {len(keys)} reports of {key} within {timeout} s"
-        time.sleep(POLL_SECONDS * 4)
-    return [reports[k] for k in keys]
 
 
 def detections_named(local: LocalPipelineStack, text: str) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from aws_clients import REGION, unique_name
+from tables import create_jobs_table
 
 from antipiracy.adapters.jobs_table import JobsTable
 from antipiracy.domain.jobs import now_iso
@@ -63,37 +64,6 @@ class Stack:
             if not got.get("Messages"):
                 return bodies
             bodies += [json.loads(message["Body"]) for message in got["Messages"]]
-
-
-def create_jobs_table(dynamodb: Any, name: str) -> Any:
-    """The jobs table as the stack makes it (stacks/storage.py): key `job_id`, indexes `by-detection-id` and
-    `by-state` (state, created_at)."""
-    return dynamodb.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "job_id", "KeyType": "HASH"}],
-        AttributeDefinitions=[
-            {"AttributeName": "job_id", "AttributeType": "S"},
-            {"AttributeName": "detection_id", "AttributeType": "N"},
-            {"AttributeName": "state", "AttributeType": "S"},
-            {"AttributeName": "created_at", "AttributeType": "S"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "by-detection-id",
-                "KeySchema": [{"AttributeName": "detection_id", "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "ALL"},
-            },
-            {
-                "IndexName": "by-state",
-                "KeySchema": [
-                    {"AttributeName": "state", "KeyType": "HASH"},
-                    {"AttributeName": "created_at", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            },
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from template_queries import resources
 import app as app_module
 from antipiracy import environment as names
 from antipiracy.config import settings_of
+from antipiracy.domain.preflight import Policy
 from antipiracy.environment import FUNCTIONS, POWERTOOLS
 from stacks.functions import PipelineFunction
 from stacks.shared_layer import DoveRunnerClientLayer
@@ -158,6 +159,7 @@ def test_the_detection_settings_read_the_values_the_stack_gives_as_it_means_them
         "max_request_bytes": 1024 * 1024,
         "live_max_seconds": 3600,
         "operator_topic_arn": "",
+        "preflight": Policy.ENFORCE,
     }
 
 

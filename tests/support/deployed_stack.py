@@ -88,3 +88,38 @@ def user_environment(**variables: str) -> dict[str, str]:
     that no instance metadata service is asked for credentials: there is none), and `variables`."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_", "POWERTOOLS_", "LAMBDA_", "_"))}
     return {**clean, "AWS_EC2_METADATA_DISABLED": "true", **variables}
+
+
+FINAL_STATES = {"COMPLETED", "CANCELED", "REJECTED", "FAILED", "TIMED_OUT"}
+
+
+def summary(local: LocalPipelineStack, key: str, lines: int, timeout: float = 60.0) -> dict[str, Any]:
+    """results/<request file>.json once it names `lines` requests."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = read_report(local, key)
+        if found is not None and len(found.get("requests", [])) == lines:
+            return found
+        assert time.monotonic() < deadline, f"no summary of {lines} requests for {key} within {timeout} s: {found}"
+        time.sleep(POLL_SECONDS * 4)
+
+
+def request_reports(local: LocalPipelineStack, key: str, lines: int, timeout: float = 120.0) -> list[dict[str, Any]]:
+    """The final report of each request of the file, in the file's order."""
+    s3, bucket = local.client("s3"), local.outputs["InboxBucketName"]
+    keys = [entry["report_key"] for entry in summary(local, key, lines)["requests"]]
+    reports: dict[str, dict[str, Any]] = {}
+    deadline = time.monotonic() + timeout
+    while len(reports) < len(keys):
+        for report_key in keys:
+            if report_key in reports:
+                continue
+            try:
+                found = json.loads(s3.get_object(Bucket=bucket, Key=report_key)["Body"].read())
+            except s3.exceptions.NoSuchKey:
+                continue
+            if found["state"] in FINAL_STATES:
+                reports[report_key] = found
+        assert time.monotonic() < deadline, f"{len(reports)} of {len(keys)} reports of {key} within {timeout} s"
+        time.sleep(POLL_SECONDS * 4)
+    return [reports[k] for k in keys]

@@ -260,6 +260,7 @@ class MemoryObjects:
         self.documents: dict[tuple[str, str], Any] = {}
         self.opened: list[tuple[str, str, str | None]] = []
         self.presigned: list[tuple[str, str, str | None, int]] = []
+        self.ranges: list[tuple[str, int, int]] = []  # ranged reads: key, offset, length
         # Runs once, just before the next conditional put is checked: another writer getting there in between.
         self.before_conditional_put: Callable[[], object] | None = None
         self._counter = 0
@@ -312,6 +313,11 @@ class MemoryObjects:
         found = self._find(bucket, key, version_id)
         self.opened.append((bucket, key, version_id))
         return io.BytesIO(found.body)
+
+    def read_range(self, bucket: str, key: str, version_id: str | None, offset: int, length: int) -> bytes:
+        found = self._find(bucket, key, version_id)
+        self.ranges.append((key, offset, length))
+        return found.body[offset : offset + max(0, length)]
 
     def presigned_get(self, bucket: str, key: str, version_id: str | None, seconds: int) -> str:
         self.presigned.append((bucket, key, version_id, seconds))

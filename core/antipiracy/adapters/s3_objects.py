@@ -36,6 +36,14 @@ class S3Objects:
     def open(self, bucket: str, key: str, version_id: str | None) -> IO[bytes]:
         return cast(IO[bytes], self._s3.get_object(Bucket=bucket, Key=key, **_version(version_id))["Body"])
 
+    def read_range(self, bucket: str, key: str, version_id: str | None, offset: int, length: int) -> bytes:
+        if length <= 0:
+            return b""
+        answer = self._s3.get_object(
+            Bucket=bucket, Key=key, Range=f"bytes={offset}-{offset + length - 1}", **_version(version_id)
+        )
+        return bytes(answer["Body"].read())
+
     def presigned_get(self, bucket: str, key: str, version_id: str | None, seconds: int) -> str:
         return str(
             self._s3.generate_presigned_url(

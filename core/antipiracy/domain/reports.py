@@ -125,6 +125,9 @@ def build_report(job: dict[str, Any], state: JobState, reason: str = "") -> dict
         "request": job.get("request"),
         "service": job.get("service"),
         "method": job.get("method"),
+        # What the video's metadata says and what the pre-flight check made of it (docs/media.md).
+        "media": job.get("media"),
+        "preflight": job.get("preflight"),
         "detection_id": job.get("detection_id"),
         "final_status": {
             "detect_status": job.get("detect_status"),

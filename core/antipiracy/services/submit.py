@@ -40,12 +40,14 @@ from antipiracy.domain.jobs import (
     uploads_of,
 )
 from antipiracy.domain.keys import key_problem
+from antipiracy.domain.media import MediaInfo, NotAVideo, Unreadable, probe, read_budget
 from antipiracy.domain.outcomes import JobOutcome
+from antipiracy.domain.preflight import Policy, Preflight, Unchecked, Verdict, judge, policy_of
 from antipiracy.domain.reports import REPORT_VERSION, own_report_key, report_key
 from antipiracy.domain.requests import ResubmitRequest, RetryRequest, S3ObjectRef
 from antipiracy.environment import METRIC_JOBS_REFUSED
 from antipiracy.observability import logger, metrics
-from antipiracy.ports import DetectionApi, Executions, Jobs, Objects, ResultsTopic
+from antipiracy.ports import DetectionApi, Executions, Jobs, Objects, RemoteMedia, ResultsTopic
 from antipiracy.services.holds import Holds
 from antipiracy.services.report import Reports, publish_result
 from antipiracy.services.wake import Waker
@@ -79,6 +81,7 @@ class Submitter:
         config: PipelineConfig,
         results: ResultsTopic | None = None,
         holds: Holds | None = None,
+        remote_media: RemoteMedia | None = None,
     ) -> None:
         self._objects = objects
         self._jobs = jobs
@@ -87,6 +90,7 @@ class Submitter:
         self._config = config
         self._results = results
         self._holds = holds or Holds(jobs)
+        self._remote_media = remote_media
         self._reports = Reports(objects, config.results_prefix)
 
     # ---- entry ------------------------------------------------------------------------------------------------
@@ -112,7 +116,7 @@ class Submitter:
         reason = self._refusal(item)
         if reason:
             return self._reject(job, reason)
-        return self._send(job)
+        return self._checked_send(job)
 
     # ---- requests by file (domain/detection_requests.py) ----------------------------------------------------
 
@@ -145,7 +149,7 @@ class Submitter:
                 except JobExists as exists:
                     result = self._again(exists.job)
                 else:
-                    result = self._reject(job, line.problem) if line.problem else self._send(job)
+                    result = self._reject(job, line.problem) if line.problem else self._checked_send(job)
             except RetryLater as exc:
                 retry_later = retry_later or exc
                 result = SubmitResult(item["job_id"], "", "retry", str(exc))
@@ -256,6 +260,8 @@ class Submitter:
             "service": self._service(ref.key, metadata),
             "method": self._method(size),
             "extension": file_extension(name),
+            # An operator who wants a video tried whatever its metadata says: metadata preflight=warn or off.
+            **({"preflight_policy": metadata["preflight"]} if metadata.get("preflight") else {}),
             # Orders the key's versions: the newest one's report is the key's current report (services/report.py).
             **({"sequencer": ref.sequencer} if ref.sequencer else {}),
         }
@@ -290,6 +296,10 @@ class Submitter:
             return problem
         if item.get("request"):
             return str(item.get("request_problem") or "")
+        try:
+            policy_of(str(item.get("preflight_policy") or ""), self._config.preflight)
+        except ValueError as exc:
+            return f"the object's metadata preflight: {exc}"
         if item["extension"] not in SUPPORTED_EXTENSIONS:
             shown = f".{item['extension']}" if item["extension"] else "no extension"
             reason = f"unsupported file type ({shown}): DoveRunner detects only .mp4, .mkv and .mov files (A4023, D010)"
@@ -333,6 +343,55 @@ class Submitter:
             metrics.add_metric(name="JobsRejected", unit="Count", value=1)
         return SubmitResult(job["job_id"], JobState.REJECTED.value, "rejected", reason)
 
+    # ---- pre-flight (domain/preflight.py) ------------------------------------------------------------------
+
+    def _checked_send(self, job: dict[str, Any]) -> SubmitResult:
+        """Sends the job unless its video's metadata says DoveRunner cannot read it (the pre-flight policy)."""
+        check = self._preflight(job)
+        fields: dict[str, Any] = {"preflight": check.record()}
+        if check.media is not None:
+            fields["media"] = check.media
+        try:
+            job = self._jobs.update(job["job_id"], fields, expect=(JobState.RECEIVED,))
+        except StateConflict:
+            # A concurrent delivery claimed it first.
+            return SubmitResult(job["job_id"], JobState.SUBMITTING.value, "duplicate")
+        if check.rejects:
+            metrics.add_metric(name="VideosRejectedBeforeDetection", unit="Count", value=1)
+            return self._reject(job, check.reason)
+        if check.verdict is Verdict.WARNED:
+            logger.warning("pre-flight: submitted anyway", extra={"problems": check.problems})
+        return self._send(job)
+
+    def _preflight(self, job: dict[str, Any]) -> Preflight:
+        policy = policy_of(str(job.get("preflight_policy") or ""), self._config.preflight)
+        if policy is Policy.OFF:
+            return Preflight(policy, Verdict.OFF)
+        request = job.get("request") or {}
+        read: Callable[[int, int], bytes]
+        if request.get("type") == "live":
+            return Preflight(policy, Verdict.UNCHECKED, note="a live stream is not checked before it is watched")
+        if request:
+            if self._remote_media is None:
+                return Preflight(policy, Verdict.UNCHECKED, note="URLs are not read before DoveRunner fetches them")
+            try:
+                read, size = self._remote_media.open(str(request["url"]))
+            except Unchecked as exc:
+                return Preflight(policy, Verdict.UNCHECKED, note=f"not checked: {exc}")
+        else:
+            bucket, key, version = job["bucket"], job["key"], job.get("version_id")
+
+            def read(offset: int, length: int) -> bytes:
+                return self._objects.read_range(bucket, key, version, offset, length)
+
+            size = int(job["size"])
+        measured: MediaInfo | NotAVideo | Unreadable
+        try:
+            measured = probe(read, size, budget=read_budget(size))
+        except (NotAVideo, Unreadable) as exc:
+            measured = exc
+        return judge(measured, policy)
+
     def _publish(self, job: dict[str, Any], state: JobState, report: dict[str, Any]) -> None:
         """The result message of a job the submit function ends (or holds); counted as the reporter counts."""
         try:
@@ -348,7 +407,7 @@ class Submitter:
         if state is JobState.RECEIVED:
             # The previous delivery stopped before claiming the job; carry on from there.
             reason = self._refusal(job)
-            return self._reject(job, reason) if reason else self._send(job)
+            return self._reject(job, reason) if reason else self._checked_send(job)
         if state is JobState.SUBMITTING:
             return self._recover(job)
         if state is JobState.SUBMITTED:

@@ -74,15 +74,22 @@ def make_submitter(
     doverunner: FakeDoveRunner,
     config: PipelineConfig,
 ) -> Callable[..., Submitter]:
-    """A Submitter over the fakes; keyword arguments change the configuration."""
+    """A Submitter over the fakes; keyword arguments change the configuration, `with_` ones give its optional
+    collaborators (results, holds, remote_media)."""
 
     def make(**changes: Any) -> Submitter:
+        given = {
+            name: changes.pop(f"with_{name}")
+            for name in ("results", "holds", "remote_media")
+            if f"with_{name}" in changes
+        }
         return Submitter(
             objects=objects,
             jobs=jobs,
             executions=executions,
             client_factory=lambda: doverunner,
             config=replace(config, **changes),
+            **given,
         )
 
     return make

@@ -3,6 +3,7 @@ operator; resuming sends every held job once."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -55,24 +56,8 @@ def holds(jobs: MemoryJobs, retries: QueuedRetries, alerts: Alerts) -> Holds:
 
 
 @pytest.fixture
-def submitter(
-    objects: MemoryObjects,
-    jobs: MemoryJobs,
-    executions: MemoryExecutions,
-    doverunner: FakeDoveRunner,
-    config: PipelineConfig,
-    results: MemoryResultsTopic,
-    holds: Holds,
-) -> Submitter:
-    return Submitter(
-        objects=objects,
-        jobs=jobs,
-        executions=executions,
-        client_factory=lambda: doverunner,
-        config=config,
-        results=results,
-        holds=holds,
-    )
+def submitter(make_submitter: Callable[..., Submitter], results: MemoryResultsTopic, holds: Holds) -> Submitter:
+    return make_submitter(with_results=results, with_holds=holds)
 
 
 def drop(objects: MemoryObjects, n: int) -> S3ObjectRef:

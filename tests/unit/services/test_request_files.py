@@ -4,7 +4,7 @@ the file comes; a bad request gets a report naming its problem and no DoveRunner
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -19,22 +19,8 @@ BUCKET = "inbox-bucket"  # the services conftest's bucket
 
 
 @pytest.fixture
-def submitter(
-    objects: MemoryObjects,
-    jobs: MemoryJobs,
-    executions: Any,
-    doverunner: FakeDoveRunner,
-    config: PipelineConfig,
-    results: MemoryResultsTopic,
-) -> Submitter:
-    return Submitter(
-        objects=objects,
-        jobs=jobs,
-        executions=executions,
-        client_factory=lambda: doverunner,
-        config=replace(config, max_request_lines=150),
-        results=results,
-    )
+def submitter(make_submitter: Callable[..., Submitter], results: MemoryResultsTopic) -> Submitter:
+    return make_submitter(max_request_lines=150, with_results=results)
 
 
 def url_line(n: int, **fields: Any) -> str:
