@@ -8,10 +8,9 @@ import argparse
 import getpass
 import logging
 import re
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any, TextIO
+from typing import Any
 
 import boto3
 from boto3.dynamodb.conditions import Attr
@@ -41,28 +40,6 @@ _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks
 
 class JobsError(RuntimeError):
     """What the operator is told on stderr (exit code 1): an unknown stack or job, a key naming no single job."""
-
-
-@contextmanager
-def core_logs_to(stream: TextIO, verbosity: int) -> Iterator[None]:
-    """The core's Powertools logger (JSON lines, on stdout for the functions' CloudWatch logs) on `stream` instead
-    while a command runs, at WARNING (INFO with -v, DEBUG with -vv): stdout is the command's JSON result alone."""
-    from antipiracy.observability import logger as core
-
-    level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
-    underlying = logging.getLogger(core.name)
-    handler = core.registered_handler
-    kept = underlying.level, underlying.propagate
-    old_stream = handler.setStream(stream) if isinstance(handler, logging.StreamHandler) else None
-    underlying.setLevel(level)
-    underlying.propagate = False  # once is enough: not again through the root logger's handler
-    try:
-        yield
-    finally:
-        underlying.setLevel(kept[0])
-        underlying.propagate = kept[1]
-        if old_stream is not None and isinstance(handler, logging.StreamHandler):
-            handler.setStream(old_stream)
 
 
 # ---- options ------------------------------------------------------------------------------------------------

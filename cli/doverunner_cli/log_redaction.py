@@ -17,7 +17,8 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import TextIO
 
 OWN_LOGGERS = ("doverunner", "doverunner_cli", "doverunner_local", "antipiracy")
@@ -88,3 +89,40 @@ def configure_logging(verbosity: int, stream: TextIO) -> None:
         logging.getLogger(name).setLevel(level)
     for name in WIRE_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+class _RedactingStream:
+    """A text stream that writes what it is given with the known secrets removed (`redacted`)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(redacted(text))
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+
+@contextmanager
+def core_logs_to(stream: TextIO, verbosity: int) -> Iterator[None]:
+    """The core's Powertools logger (JSON lines, on stdout for the functions' CloudWatch logs) on `stream` instead
+    while a command runs, at WARNING (INFO with -v, DEBUG with -vv), each line redacted as the CLI's own: stdout is
+    the command's JSON result alone."""
+    from antipiracy.observability import logger as core
+
+    level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    underlying = logging.getLogger(core.name)
+    handler = core.registered_handler
+    kept = underlying.level, underlying.propagate
+    target = _RedactingStream(stream)
+    old_stream = handler.setStream(target) if isinstance(handler, logging.StreamHandler) else None
+    underlying.setLevel(level)
+    underlying.propagate = False  # once is enough: not again through the root logger's handler
+    try:
+        yield
+    finally:
+        underlying.setLevel(kept[0])
+        underlying.propagate = kept[1]
+        if old_stream is not None and isinstance(handler, logging.StreamHandler):
+            handler.setStream(old_stream)

@@ -284,10 +284,13 @@ def cmd_noti(client: DoveRunnerClient, args: argparse.Namespace, err: TextIO) ->
 
 def cmd_revocations(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from antipiracy.domain.waf_rules import WafBlockError
+    from doverunner_cli.log_redaction import core_logs_to
     from doverunner_cli.revocations import StackError, run
 
     try:
-        _emit(run(args), out)
+        with core_logs_to(err, args.verbose):
+            result = run(args)
+        _emit(result, out)
         return 0
     except (StackError, WafBlockError, ValueError) as exc:
         err.write(f"doverunner: {exc}\n")
@@ -297,7 +300,8 @@ def cmd_revocations(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def cmd_jobs(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from doverunner_cli.jobs import JobsError, core_logs_to, run
+    from doverunner_cli.jobs import JobsError, run
+    from doverunner_cli.log_redaction import core_logs_to
 
     try:
         with core_logs_to(err, args.verbose):

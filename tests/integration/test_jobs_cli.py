@@ -333,27 +333,30 @@ def test_retry_held_lifts_the_pause_and_asks_once_for_every_held_job(stack: Stac
     stack.jobs.pause_submissions({"kind": "quota", "code": "A4019", "since": now_iso()})
     second = stack.add_job("inbox/held-too.mp4", "HELD", job_outcome="HELD")
 
-    code, result, _ = cli(stack, "retry", "--held", "--by", "carol")
+    code, result, _ = cli(stack, "retry", "--held", "--by", "ops-oncall")
 
     assert (code, result["requeued"], result["pause_lifted"]["code"]) == (0, 2, "A4019")
     assert stack.jobs.submission_pause() is None
     assert sorted(stack.messages(stack.ingest_queue_url), key=lambda m: m["job_id"]) == sorted(
-        ({"type": "doverunner.retry", "job_id": job_id, "requested_by": "carol"} for job_id in (jobs.held, second)),
+        (
+            {"type": "doverunner.retry", "job_id": job_id, "requested_by": "ops-oncall"}
+            for job_id in (jobs.held, second)
+        ),
         key=lambda m: m["job_id"],
     )
 
 
 def test_retry_of_a_refused_job_asks_for_it_once(stack: Stack, jobs: Jobs) -> None:
-    code, result, _ = cli(stack, "retry", "inbox/refused.mp4", "--by", "carol")
+    code, result, _ = cli(stack, "retry", "inbox/refused.mp4", "--by", "ops-oncall")
 
     assert (code, result) == (0, {"job_id": jobs.refused, "state": "FAILED", "requeued": True})
     assert stack.messages(stack.ingest_queue_url) == [
-        {"type": "doverunner.retry", "job_id": jobs.refused, "requested_by": "carol"}
+        {"type": "doverunner.retry", "job_id": jobs.refused, "requested_by": "ops-oncall"}
     ]
 
 
 def test_retry_of_a_completed_job_is_an_error_and_asks_nothing(stack: Stack, jobs: Jobs) -> None:
-    code, _, err = cli(stack, "retry", jobs.completed, "--by", "carol")
+    code, _, err = cli(stack, "retry", jobs.completed, "--by", "ops-oncall")
 
     assert code == EXIT_OTHER
     assert f"job {jobs.completed} is COMPLETED" in err
@@ -364,7 +367,7 @@ def test_retry_of_a_completed_job_is_an_error_and_asks_nothing(stack: Stack, job
 
 
 def test_stdout_holds_only_the_json_result_while_the_core_logs_to_stderr(stack: Stack, jobs: Jobs) -> None:
-    command = ["-v", "jobs", "retry", "--held", "--by", "carol", "--stack", stack.name]
+    command = ["-v", "jobs", "retry", "--held", "--by", "ops-oncall", "--stack", stack.name]
 
     done = subprocess.run(
         [sys.executable, "-m", "doverunner_cli.main", *command],
