@@ -896,7 +896,8 @@ def shortfalls(info: MediaInfo) -> list[Shortfall]:
     if duration is not None and bitrate is None:
         found.append(Shortfall("D005", "unknown", "at least 1 Mbps"))
     elif bitrate is not None and bitrate < MIN_BITRATE:
-        found.append(Shortfall("D005", f"{bitrate / 1e6:.2f} Mbps", "at least 1 Mbps"))
+        shown = f"{bitrate / 1e6:.2f} Mbps" if bitrate >= 10_000 else f"{bitrate:.0f} bit/s"
+        found.append(Shortfall("D005", shown, "at least 1 Mbps"))
     family = "mkv" if info.container == "webm" else info.container
     if family not in CONTAINERS:
         found.append(Shortfall("D010", info.container or "unknown", "an MP4, MOV or MKV container"))

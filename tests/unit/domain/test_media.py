@@ -710,3 +710,11 @@ def test_an_unknown_codec_and_picture_are_shortfalls() -> None:
     found = shortfalls(media(video_codec=None, width=None))
 
     assert [(s.code, s.measured) for s in found] == [("D003", "unknown"), ("D004", "unknown")]
+
+
+def test_a_bitrate_far_below_a_megabit_is_shown_in_bits_per_second_not_as_zero() -> None:
+    info = MediaInfo("mkv", 360.0, "h264", 854, 480, 30_000, False, 4096)
+
+    (shortfall,) = shortfalls(info)
+
+    assert shortfall.message() == "D005: the bitrate is 667 bit/s; DoveRunner needs at least 1 Mbps"
