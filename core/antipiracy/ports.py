@@ -39,8 +39,10 @@ class Jobs(Protocol):
         expect: tuple[Any, ...] = (),
         history: dict[str, Any] | None = None,
         match: dict[str, Any] | None = None,
+        absent: tuple[str, ...] = (),
     ) -> dict[str, Any]:
-        """Sets fields, only from the `expect`ed states and while `match` holds (else StateConflict); the new job."""
+        """Sets fields, only from the `expect`ed states, while `match` holds and the `absent` fields are not set
+        (else StateConflict); the new job."""
         ...
 
     def begin_check(self, job_id: str) -> dict[str, Any]: ...

@@ -158,6 +158,16 @@ def test_update_when_match_does_not_hold_is_a_conflict(jobs: Jobs, stored: dict[
         jobs.update("job-1", {"uploads": 2}, match={"uploads": 1})
 
 
+def test_update_while_a_field_is_absent_succeeds_once_and_then_is_a_conflict(jobs: Jobs) -> None:
+    new_job(jobs)
+
+    jobs.update("job-1", {"cancel": {"by": "first"}}, absent=("cancel",))
+    with pytest.raises(StateConflict):
+        jobs.update("job-1", {"cancel": {"by": "second"}}, absent=("cancel",))
+
+    assert jobs.require("job-1")["cancel"] == {"by": "first"}
+
+
 def test_update_of_an_unknown_job_is_a_conflict_and_creates_nothing(jobs: Jobs) -> None:
     with pytest.raises(StateConflict, match="not in the table"):
         jobs.update("job-404", {"state": "SUBMITTING"})

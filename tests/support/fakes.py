@@ -56,8 +56,8 @@ class MemoryJobs:
     - create: the item plus state RECEIVED, created_at and updated_at (the same stamp); JobExists with the stored
       job when the id is taken. It returns the record as built (None values included); the stored job lost them.
     - update: sets the fields and updated_at, appends `history`; StateConflict unless the job exists, is in one of
-      the `expect`ed states (if any) and holds every `match` value. A top-level None removes the field (no NULL is
-      written); None values inside maps are dropped. Returns the new job.
+      the `expect`ed states (if any), holds every `match` value and has none of the `absent` fields. A top-level
+      None removes the field (no NULL is written); None values inside maps are dropped. Returns the new job.
     - begin_check removes wake_requested_at and wake_token (KeyError for an unknown job); keep_wake_token and
       request_wake make the table's conditional writes (see their docstrings there).
     - find_by_detection reads the `by-detection-id` index: only jobs whose detection_id is a number are in it;
@@ -103,12 +103,14 @@ class MemoryJobs:
         expect: tuple[JobState, ...] = (),
         history: dict[str, Any] | None = None,
         match: dict[str, Any] | None = None,
+        absent: tuple[str, ...] = (),
     ) -> dict[str, Any]:
         values = {**fields, "updated_at": now_iso()}
         job = self.items.get(job_id)
         holds = job is not None and (not expect or job.get("state") in {state.value for state in expect})
         for name, value in (match or {}).items():
             holds = holds and job is not None and name in job and job[name] == _stored(value)
+        holds = holds and job is not None and not any(name in job for name in absent)
         if job is None or not holds:
             wanted = [state.value for state in expect] or "the table"
             raise StateConflict(f"job {job_id} is not in {wanted}" + (f" with {match}" if match else ""))

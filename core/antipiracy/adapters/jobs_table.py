@@ -74,10 +74,11 @@ class JobsTable:
         expect: tuple[JobState, ...] = (),
         history: dict[str, Any] | None = None,
         match: dict[str, Any] | None = None,
+        absent: tuple[str, ...] = (),
     ) -> dict[str, Any]:
         """Sets fields (and `state` when given), a None value removing its field; only from the `expect`ed states if
-        any are named, and only while the fields in `match` hold those values. (No NULL is ever written: a NULL
-        detection_id, the key of the by-detection-id index, is refused by DynamoDB.)"""
+        any are named, only while the fields in `match` hold those values and those in `absent` are not set. (No
+        NULL is ever written: a NULL detection_id, the key of the by-detection-id index, is refused by DynamoDB.)"""
         values = {name: value for name, value in {**fields, "updated_at": now_iso()}.items() if value is not None}
         removed = [name for name, value in fields.items() if value is None]
         names = {f"#f{i}": name for i, name in enumerate(values)}
@@ -108,13 +109,17 @@ class JobsTable:
             names[f"#m{i}"] = name
             attrs[f":m{i}"] = dynamo(value)
             conditions.append(f"#m{i} = :m{i}")
+        for i, name in enumerate(absent):
+            names[f"#a{i}"] = name
+            conditions.append(f"attribute_not_exists(#a{i})")
         kwargs["ConditionExpression"] = " AND ".join(conditions)
         try:
             return dict(plain(self._table.update_item(**kwargs)["Attributes"]))
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 wanted = [s.value for s in expect] or "the table"
-                raise StateConflict(f"job {job_id} is not in {wanted}" + (f" with {match}" if match else "")) from None
+                held = (f" with {match}" if match else "") + (f" without {list(absent)}" if absent else "")
+                raise StateConflict(f"job {job_id} is not in {wanted}{held}") from None
             raise
 
     # ---- waking a waiting execution (services/wake.py) ----------------------------------------------------

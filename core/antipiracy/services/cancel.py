@@ -63,9 +63,12 @@ def cancel(
     if isinstance(job.get("cancel"), dict):
         raise CannotCancel(f"job {job_id} is being stopped already: {job['cancel'].get('reason')}")
     try:
-        jobs.update(job_id, {"cancel": record}, expect=ON_ITS_WAY)
+        # Conditional on no stop recorded: of two operators stopping it at once, one's who and why stand.
+        jobs.update(job_id, {"cancel": record}, expect=ON_ITS_WAY, absent=("cancel",))
     except StateConflict:
-        raise CannotCancel(f"job {job_id} changed meanwhile; look at it again (doverunner jobs show)") from None
+        raise CannotCancel(
+            f"job {job_id} changed meanwhile, or is being stopped already: see `doverunner jobs show {job_id}`"
+        ) from None
     waker.wake(job_id)
     return {
         "job_id": job_id,

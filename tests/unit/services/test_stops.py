@@ -216,3 +216,29 @@ def test_a_detection_stopped_outside_the_pipeline_is_reported_canceled_saying_so
     report = objects.document(BUCKET, jobs.require(job_id)["report_key"])
     assert (report["state"], report["outcome"]) == ("CANCELED", "CANCELED")
     assert report["reason"] == "the detection was stopped outside the pipeline (DoveRunner's stop API or console)"
+
+
+class StaleRead(MemoryJobs):
+    """The jobs table as a second operator read it: before the first one's stop was written."""
+
+    def __init__(self, jobs: MemoryJobs) -> None:
+        super().__init__()
+        self.items = jobs.items
+
+    def require(self, job_id: str) -> dict[str, Any]:
+        job = super().require(job_id)
+        job.pop("cancel", None)
+        return job
+
+
+def test_of_two_stops_at_once_the_first_ones_who_and_why_stand(
+    stop: Callable[..., dict[str, Any]], live_job: Callable[..., tuple[str, int]], jobs: MemoryJobs
+) -> None:
+    job_id, _ = live_job()
+    stop(job_id, by="first-operator")
+
+    with pytest.raises(CannotCancel, match="being stopped already"):
+        cancel(job_id, by="second-operator", why="", jobs=StaleRead(jobs), reports=Reports(MemoryObjects(), "results/"),
+               results=None, waker=Waker(jobs, MemoryExecutions()))  # fmt: skip
+
+    assert jobs.require(job_id)["cancel"]["by"] == "first-operator"
