@@ -68,6 +68,10 @@ class EmulatorConfig:
     # A live detection with no mark found yet keeps watching its stream until stopped; past this it ends by
     # itself as stopped (FD005/FD520), so no detection thread runs forever in a long-lived emulator.
     live_max_seconds: float = 6 * 3600
+    # Judge uploaded and downloaded videos by their real metadata (FFmpeg through PyAV) against DoveRunner's
+    # requirements: 5 minutes, H.264/H.265, 480p, 1 Mbps (D002-D005; D011 when FFmpeg finds no video). Off for now:
+    # the pipeline's sample videos are 2-second clips, which would all fail with D002.
+    judge_media: bool = False
     faults: Faults = field(default_factory=Faults)
 
     def public(self) -> dict[str, Any]:

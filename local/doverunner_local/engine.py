@@ -27,7 +27,7 @@ import requests
 
 from doverunner.codes import DETECTION_FAILURE_CODES, describe_error
 from doverunner_local.config import EmulatorConfig
-from doverunner_local.content import ContentInspector, Inspection
+from doverunner_local.content import ContentInspector, Inspection, media_failure
 
 log = logging.getLogger("doverunner_local")
 
@@ -584,6 +584,10 @@ class Emulator:
             extension = urlparse(record.file_path).path.rsplit(".", 1)[-1].lower()
             if record.req_type != "stream" and extension not in VIDEO_EXTENSIONS:
                 return "D010"
+            if inspection.media is not None:  # read only with judge_media (never for a live stream)
+                verdict = media_failure(inspection.media, inspection.size)
+                if verdict:
+                    return verdict
             if inspection.marker_kind == "FAIL":
                 return inspection.marker_value
             if inspection.container is None:
@@ -599,18 +603,18 @@ class Emulator:
         return None
 
     def _download(self, url: str) -> tuple[Inspection | None, str | None]:
-        inspector = ContentInspector()
-        try:
-            with requests.get(url, stream=True, timeout=self.config.download_timeout_seconds) as response:
-                if response.status_code != 200:
-                    log.info("download of a URL detection failed with HTTP %s", response.status_code)
-                    return None, "D001"
-                for chunk in response.iter_content(64 * 1024):
-                    inspector.feed(chunk)
-        except requests.RequestException as exc:
-            log.info("download of a URL detection failed: %s", type(exc).__name__)
-            return None, "D001"
-        return inspector.result(), None
+        with ContentInspector(read_media=self.config.judge_media) as inspector:
+            try:
+                with requests.get(url, stream=True, timeout=self.config.download_timeout_seconds) as response:
+                    if response.status_code != 200:
+                        log.info("download of a URL detection failed with HTTP %s", response.status_code)
+                        return None, "D001"
+                    for chunk in response.iter_content(64 * 1024):
+                        inspector.feed(chunk)
+            except requests.RequestException as exc:
+                log.info("download of a URL detection failed: %s", type(exc).__name__)
+                return None, "D001"
+            return inspector.result(), None
 
     def _download_live(self, url: str, *, newest: bool = False) -> tuple[Inspection | None, str | None]:
         """Reads an HLS manifest (following the first variant of a master playlist) and its first segments, or with

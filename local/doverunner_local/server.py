@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 from doverunner import crypto
 from doverunner_local.config import EmulatorConfig
 from doverunner_local.content import ContentInspector
-from doverunner_local.engine import ApiFailure, Emulator, UploadRefused
+from doverunner_local.engine import ApiFailure, Emulator, UploadRefused, UploadSlot
 
 log = logging.getLogger("doverunner_local.http")
 
@@ -291,7 +291,11 @@ class Handler(BaseHTTPRequestHandler):
             self._s3_error(refused.status, refused.code, refused.message)
             return
         length = int(length_text)
-        inspector = ContentInspector()
+        with ContentInspector(read_media=self.emulator.config.judge_media) as inspector:
+            self._receive(slot, length, inspector)
+
+    def _receive(self, slot: UploadSlot, length: int, inspector: ContentInspector) -> None:
+        """Reads the body into `inspector` and registers its detection; a reset fault aborts partway."""
         reset_at = self._reset_point(length)
         received = 0
         while received < length:
@@ -413,6 +417,7 @@ _SETTABLE = (
     "accept_query_apidata",
     "services",
     "live_max_seconds",
+    "judge_media",
 )
 
 
@@ -424,6 +429,8 @@ def _settable_value(key: str, value: Any) -> Any:
         if type(value) not in (int, float) or value < 0:
             raise ValueError("live_max_seconds must be a number of seconds >= 0")
         return float(value)
+    if key == "judge_media" and type(value) is not bool:
+        raise ValueError("judge_media must be true or false")
     return value
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 import requests
 from aws_clients import unique_name
+from media_corpus import build_corpus
 
 from doverunner import DoveRunnerApiError, DoveRunnerClient
 from doverunner_local.samples import make_sample
@@ -336,3 +338,171 @@ def test_detection_quota_raised_or_cleared_at_run_time_lets_registrations_throug
 
     assert changed.json()["detection_quota"] == quota
     assert detection_id in local_doverunner.emulator.detections
+
+
+# ---- judge_media: the video's real metadata against DoveRunner's requirements ----------------------------------
+
+CORPUS_CACHE = Path(__file__).resolve().parents[2] / ".cache" / "media-corpus"  # as test_media_corpus.py
+COMPLIANT = "h264_720p_6m_faststart_1.3mbps.mp4"
+# A file of the corpus, and the requirement it fails first: its code and the status it ends in.
+FAILING = [
+    ("h264_720p_10s_1.3mbps.mp4", "FD007", "D002"),
+    ("mpeg4_720p_6m_1.3mbps.mp4", "FD007", "D003"),
+    ("h264_360p_6m_moovlast_low.mp4", "FD007", "D004"),
+    ("h264_480p_6m_faststart_low.mp4", "FD007", "D005"),
+    ("text_renamed.mp4", "FD006", "D011"),
+]
+
+
+@pytest.fixture(scope="module")
+def corpus() -> dict[str, Path]:
+    return {file.name: file.path for file in build_corpus(CORPUS_CACHE)}
+
+
+def judge_media(local: LocalDoveRunner, on: bool = True) -> None:
+    changed = requests.patch(f"{local.url}/_emulator/config", json={"judge_media": on}, timeout=5)
+    assert changed.json()["judge_media"] is on
+
+
+def run_upload(client: DoveRunnerClient, path: Path, title: str = "suspect upload") -> dict[str, object]:
+    with path.open("rb") as stream:
+        receipt = client.detect_upload(stream, path.stat().st_size, title=title, extension=path.suffix)
+    assert receipt.detection is not None
+    return client.wait(receipt.detection.detection_id, interval=0.02, timeout=20).to_dict()
+
+
+def ending(result: dict[str, object]) -> tuple[object, object]:
+    return result["detect_status"], result["error_code"]
+
+
+@pytest.mark.xdist_group("media-corpus")
+@pytest.mark.parametrize(("name", "status", "code"), FAILING)
+def test_judged_upload_failing_a_requirement_ends_with_its_code(
+    client: DoveRunnerClient,
+    local_doverunner: LocalDoveRunner,
+    corpus: dict[str, Path],
+    name: str,
+    status: str,
+    code: str,
+) -> None:
+    judge_media(local_doverunner)
+
+    result = run_upload(client, corpus[name])
+
+    assert ending(result) == (status, code)
+
+
+@pytest.mark.xdist_group("media-corpus")
+@pytest.mark.parametrize(("name", "status", "code"), [FAILING[0], FAILING[-1]])
+def test_judged_url_detection_failing_a_requirement_ends_with_its_code(
+    client: DoveRunnerClient,
+    local_doverunner: LocalDoveRunner,
+    corpus: dict[str, Path],
+    tmp_path: Path,
+    file_server: str,
+    name: str,
+    status: str,
+    code: str,
+) -> None:
+    judge_media(local_doverunner)
+    (tmp_path / name).symlink_to(corpus[name])
+
+    result = run_url(client, f"{file_server}/{name}")
+
+    assert ending(result) == (status, code)
+
+
+@pytest.mark.xdist_group("media-corpus")
+def test_judged_upload_meeting_every_requirement_completes_with_no_watermark(
+    client: DoveRunnerClient, local_doverunner: LocalDoveRunner, corpus: dict[str, Path]
+) -> None:
+    judge_media(local_doverunner)
+
+    result = run_upload(client, corpus[COMPLIANT])
+
+    assert (result["detect_status"], result["error_code"], result["watermark_found"]) == ("FD004", "", False)
+
+
+@pytest.mark.xdist_group("media-corpus")
+def test_judged_url_detection_meeting_every_requirement_completes_with_no_watermark(
+    client: DoveRunnerClient,
+    local_doverunner: LocalDoveRunner,
+    corpus: dict[str, Path],
+    tmp_path: Path,
+    file_server: str,
+) -> None:
+    judge_media(local_doverunner)
+    (tmp_path / COMPLIANT).symlink_to(corpus[COMPLIANT])
+
+    result = run_url(client, f"{file_server}/{COMPLIANT}")
+
+    assert (result["detect_status"], result["error_code"], result["watermark_found"]) == ("FD004", "", False)
+
+
+def test_judged_short_sample_with_a_mark_fails_d002_before_its_mark_is_read(
+    client: DoveRunnerClient, local_doverunner: LocalDoveRunner, sample: Callable[..., Path], file_server: str
+) -> None:
+    judge_media(local_doverunner)
+    sample("short.mp4", mark="0000000000000001")
+
+    result = run_url(client, f"{file_server}/short.mp4")
+
+    assert (result["detect_status"], result["error_code"], result["wm_key"]) == ("FD007", "D002", "")
+
+
+def test_short_sample_with_judging_off_by_default_completes_as_its_marker_says(
+    client: DoveRunnerClient, local_doverunner: LocalDoveRunner, sample: Callable[..., Path], file_server: str
+) -> None:
+    sample("short.mp4", mark="0000000000000001")
+
+    result = run_url(client, f"{file_server}/short.mp4")
+
+    assert local_doverunner.config.judge_media is False
+    assert (result["detect_status"], result["wm_key"]) == ("FD004", "0000000000000001")
+
+
+def test_short_upload_with_judging_off_completes_with_no_watermark(
+    client: DoveRunnerClient, sample: Callable[..., Path]
+) -> None:
+    result = run_upload(client, sample("short.mp4"))
+
+    assert (result["detect_status"], result["watermark_found"]) == ("FD004", False)
+
+
+def test_admin_outcome_by_title_wins_over_judging_the_video(
+    client: DoveRunnerClient, local_doverunner: LocalDoveRunner, sample: Callable[..., Path], file_server: str
+) -> None:
+    judge_media(local_doverunner)
+    sample("short.mp4")
+    local_doverunner.emulator.add_outcome("forced", mark="0000000000000002")
+
+    result = run_url(client, f"{file_server}/short.mp4", title="a forced mark")
+
+    assert (result["detect_status"], result["wm_key"]) == ("FD004", "0000000000000002")
+
+
+def test_judge_media_set_to_a_non_boolean_is_refused(local_doverunner: LocalDoveRunner) -> None:
+    refused = requests.patch(f"{local_doverunner.url}/_emulator/config", json={"judge_media": "yes"}, timeout=5)
+
+    assert refused.status_code == 400
+    assert local_doverunner.config.judge_media is False
+
+
+def test_judging_leaves_no_temporary_file_behind(
+    client: DoveRunnerClient,
+    local_doverunner: LocalDoveRunner,
+    sample: Callable[..., Path],
+    tmp_path: Path,
+    file_server: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spool))  # where the in-process emulator spools its videos
+    judge_media(local_doverunner)
+    sample("short.mp4")
+
+    run_url(client, f"{file_server}/short.mp4")
+    run_upload(client, sample("upload.mp4"))
+
+    assert list(spool.iterdir()) == []
