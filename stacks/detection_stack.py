@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack
-from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
@@ -175,12 +173,11 @@ class DoveRunnerDetectionStack(Stack):
             },
             timeout=Duration.seconds(300),
         )
-        events.Rule(
+        prober.run_every(
             self,
             "ProbePausedSubmissions",
-            description="Resumes paused DoveRunner submissions once DoveRunner takes requests again",
-            schedule=events.Schedule.rate(Duration.minutes(10)),
-            targets=[targets.LambdaFunction(prober.function)],
+            10,
+            "Resumes paused DoveRunner submissions once DoveRunner takes requests again",
         )
         self.credentials.secret.grant_read(prober.role)
         self.ingest.queue.grant_send_messages(prober.role)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import jsii
 from aws_cdk import AssetHashType, Aws, BundlingOptions, CustomResource, DockerImage, Duration, ILocalBundling
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -156,6 +158,16 @@ class PipelineFunction(Construct):
             resource_type=resource_type,
             properties=properties,
             service_timeout=timeout,
+        )
+
+    def run_every(self, scope: Construct, construct_id: str, minutes: int, description: str) -> events.Rule:
+        """A schedule in `scope` that invokes the function every `minutes` (the lifter's, the prober's)."""
+        return events.Rule(
+            scope,
+            construct_id,
+            description=description,
+            schedule=events.Schedule.rate(Duration.minutes(minutes)),
+            targets=[targets.LambdaFunction(self.function)],
         )
 
     def allow_publishing(self, topic: sns.ITopic, key: kms.IKey) -> None:

@@ -18,8 +18,6 @@ from aws_cdk import (
     Validations,
 )
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda_event_sources as sources
@@ -132,13 +130,7 @@ class Revocation(Construct):
             environment=revocation_environment,
             timeout=Duration.seconds(120),
         )
-        events.Rule(
-            self,
-            "LiftExpiredBlocks",
-            description="Lifts DoveRunner session blocks whose time is up",
-            schedule=events.Schedule.rate(Duration.minutes(5)),
-            targets=[targets.LambdaFunction(self.lifter.function)],
-        )
+        self.lifter.run_every(self, "LiftExpiredBlocks", 5, "Lifts DoveRunner session blocks whose time is up")
         waf_access = iam.PolicyStatement(
             actions=["wafv2:GetWebACL", "wafv2:UpdateWebACL"], resources=[self.web_acl_arn]
         )

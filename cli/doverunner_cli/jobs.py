@@ -20,12 +20,12 @@ from antipiracy.adapters.jobs_table import JobsTable
 from antipiracy.adapters.messaging import SnsResultsTopic, SqsRetryRequests
 from antipiracy.adapters.s3_objects import S3Objects
 from antipiracy.adapters.step_functions import StepFunctionsExecutions
-from antipiracy.domain.holds import PAUSE_ITEM_ID
 from antipiracy.domain.jobs import FINAL_STATES, JobState, now_iso
 from antipiracy.services.cancel import cancel
 from antipiracy.services.holds import Holds, retryable
 from antipiracy.services.report import Reports
 from antipiracy.services.wake import Waker
+from doverunner_cli.stack_outputs import stack_outputs
 
 log = logging.getLogger("doverunner_cli.jobs")
 
@@ -73,15 +73,7 @@ class Deployment:
 
     def __init__(self, stack: str) -> None:
         self.stack = stack
-        log.debug("reading the outputs of the stack %s", stack)
-        try:
-            described = boto3.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
-        except Exception as exc:  # botocore raises many kinds; all mean the same here
-            raise JobsError(f"cannot read the stack {stack!r}: {exc}") from None
-        self.outputs: dict[str, str] = {
-            str(o["OutputKey"]): str(o["OutputValue"]) for o in described.get("Outputs", [])
-        }
-        log.debug("stack %s: outputs %s", stack, ", ".join(sorted(self.outputs)))
+        self.outputs = stack_outputs(stack)
         self.table = boto3.resource("dynamodb").Table(self.output("JobsTableName"))
         self.jobs = JobsTable(self.table)
 
@@ -92,8 +84,7 @@ class Deployment:
 
     def jobs_of_key(self, key: str) -> list[dict[str, Any]]:
         """Every job of an object key (every version of a video, every request of a request file), newest first."""
-        items = query_all(self.table, FilterExpression=Attr("key").eq(key))
-        return newest_first(item for item in items if item.get("job_id") != PAUSE_ITEM_ID)
+        return newest_first(query_all(self.table, FilterExpression=Attr("key").eq(key)))  # the pause has no key
 
     def job(self, job_id: str) -> dict[str, Any]:
         job = self.jobs.get(job_id)
@@ -171,15 +162,23 @@ def _one(deployment: Deployment, target: str, fits: Callable[[dict[str, Any]], b
     """The job id `target` names: itself when it is a job id, else the one job of that key that `fits`."""
     if target.startswith(JOB_ID_PREFIX):
         return str(deployment.job(target)["job_id"])
-    jobs = deployment.jobs_of_key(target)
-    if not jobs:
-        raise JobsError(f"no job for the key {target}")
+    jobs = _named(deployment, target)
     candidates = [job for job in jobs if fits(job)]
     if len(candidates) == 1:
         return str(candidates[0]["job_id"])
     if not candidates:
         raise JobsError(f"the key {target} has no {what} job; its jobs: {_listed(jobs)}")
     raise JobsError(f"the key {target} has {len(candidates)} {what} jobs, name one: {_listed(candidates)}")
+
+
+def _named(deployment: Deployment, target: str) -> list[dict[str, Any]]:
+    """The job a job id names, or every job of an object key, newest first; JobsError when there is none."""
+    if target.startswith(JOB_ID_PREFIX):
+        return [deployment.job(target)]
+    jobs = deployment.jobs_of_key(target)
+    if not jobs:
+        raise JobsError(f"no job for the key {target}")
+    return jobs
 
 
 def _listed(jobs: list[dict[str, Any]]) -> str:
@@ -212,7 +211,7 @@ def list_jobs(deployment: Deployment, args: argparse.Namespace) -> dict[str, Any
     jobs: Iterable[dict[str, Any]] = (
         deployment.jobs.with_state(JobState(args.state)) if args.state else deployment.jobs.scan()
     )
-    since = parse_since(args.since) if args.since else None
+    since = args.since or None  # already a created_at stamp: parsed by the option's type (main._since)
     matching = newest_first(
         job
         for job in jobs
@@ -229,13 +228,7 @@ def list_jobs(deployment: Deployment, args: argparse.Namespace) -> dict[str, Any
 
 
 def show(deployment: Deployment, args: argparse.Namespace) -> dict[str, Any]:
-    target = args.target
-    if target.startswith(JOB_ID_PREFIX):
-        jobs = [deployment.job(target)]
-    else:
-        jobs = deployment.jobs_of_key(target)
-        if not jobs:
-            raise JobsError(f"no job for the key {target}")
+    jobs = _named(deployment, args.target)
     s3 = S3Objects(boto3.client("s3"))
     return {"total_count": len(jobs), "jobs": [_with_report(job, s3) for job in jobs]}
 

@@ -34,6 +34,7 @@ from doverunner import (
 )
 from doverunner.client import file_extension
 from doverunner_cli.log_redaction import configure_logging, redact
+from doverunner_cli.stack_outputs import DEFAULT_STACK
 
 log = logging.getLogger("doverunner_cli")
 
@@ -285,7 +286,8 @@ def cmd_noti(client: DoveRunnerClient, args: argparse.Namespace, err: TextIO) ->
 def cmd_revocations(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from antipiracy.domain.waf_rules import WafBlockError
     from doverunner_cli.log_redaction import core_logs_to
-    from doverunner_cli.revocations import StackError, run
+    from doverunner_cli.revocations import run
+    from doverunner_cli.stack_outputs import StackError
 
     try:
         with core_logs_to(err, args.verbose):
@@ -302,13 +304,14 @@ def cmd_jobs(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     from doverunner_cli.jobs import JobsError, run
     from doverunner_cli.log_redaction import core_logs_to
+    from doverunner_cli.stack_outputs import StackError
 
     try:
         with core_logs_to(err, args.verbose):
             result = run(args)
         _emit(result, out)
         return 0
-    except (JobsError, ValueError, ClientError, BotoCoreError) as exc:  # CannotCancel, NotRetryable: ValueErrors
+    except (StackError, JobsError, ValueError, ClientError, BotoCoreError) as exc:  # CannotCancel, NotRetryable
         err.write(f"doverunner: {exc}\n")
         return EXIT_OTHER
     except KeyError as exc:  # a job deleted while it was being stopped or retried
@@ -459,6 +462,10 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--aws-secret-key", action=_SecretOnCommandLine, help=argparse.SUPPRESS)
         p.set_defaults(handler=cmd_noti)
 
+    # What acts on a deployed stack, found by its outputs (doverunner_cli/stack_outputs.py).
+    deployed = argparse.ArgumentParser(add_help=False)
+    deployed.add_argument("--stack", default=DEFAULT_STACK, help=f"the stack's name (default {DEFAULT_STACK})")
+
     revocations = commands.add_parser(
         "revocations", help="blocked sessions of a deployed stack (AWS credentials; AWS_ENDPOINT_URL for the local one)"
     ).add_subparsers(dest="revocations_action", required=True, metavar="ACTION")
@@ -467,8 +474,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("block", "block a session's revoke token by hand"),
         ("unblock", "lift a block"),
     ):
-        p = revocations.add_parser(action, help=help_text)
-        p.add_argument("--stack", default="DoveRunnerDetection", help="the stack's name (default DoveRunnerDetection)")
+        p = revocations.add_parser(action, parents=[deployed], help=help_text)
         if action == "list":
             p.add_argument("--state", choices=tuple(state.value for state in RevocationState))
         else:
@@ -487,8 +493,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("stop", "stop a job: at once if DoveRunner does not have it yet, else at its next check"),
         ("retry", "send a held job, or one DoveRunner refused, again; --held: every held job, lifting the pause"),
     ):
-        p = jobs.add_parser(action, help=help_text)
-        p.add_argument("--stack", default="DoveRunnerDetection", help="the stack's name (default DoveRunnerDetection)")
+        p = jobs.add_parser(action, parents=[deployed], help=help_text)
         if action == "list":
             p.add_argument("--state", choices=tuple(state.value for state in JobState))
             p.add_argument("--outcome", choices=tuple(outcome.value for outcome in JobOutcome))

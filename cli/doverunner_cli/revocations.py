@@ -14,22 +14,13 @@ from antipiracy.adapters.waf_blocker import SessionBlocker
 from antipiracy.domain.waf_rules import WafTarget
 from antipiracy.domain.web_acls import WAF_REGION, parse_arn
 from antipiracy.services.revoke import Revoker
+from doverunner_cli.stack_outputs import StackError, stack_outputs
 
 log = logging.getLogger("doverunner_cli.revocations")
 
 
-class StackError(RuntimeError):
-    pass
-
-
 def _outputs(stack: str) -> dict[str, str]:
-    log.debug("reading the outputs of the stack %s", stack)
-    try:
-        described = boto3.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
-    except Exception as exc:  # botocore raises many kinds; all mean the same here
-        raise StackError(f"cannot read the stack {stack!r}: {exc}") from None
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
-    log.debug("stack %s: outputs %s", stack, ", ".join(sorted(outputs)))
+    outputs = stack_outputs(stack)
     missing = [name for name in ("RevocationLedgerTableName", "WebAclArn") if name not in outputs]
     if missing:
         raise StackError(f"the stack {stack!r} has no {', '.join(missing)} output: is revocation deployed?")

@@ -51,7 +51,7 @@ class Jobs(Protocol):
 
     def request_wake(self, job_id: str) -> tuple[bool, str | None]: ...
 
-    def with_state(self, state: Any) -> Iterator[dict[str, Any]]:
+    def with_state(self, state: Any) -> list[dict[str, Any]]:
         """The jobs in `state`, oldest first (the `by-state` index)."""
         ...
 

@@ -56,6 +56,11 @@ def _sfn() -> Any:
 
 
 @once
+def _sns() -> Any:
+    return boto3.client("sns")
+
+
+@once
 def _dynamodb() -> Any:
     return boto3.resource("dynamodb")
 
@@ -123,13 +128,13 @@ def reports() -> Reports:
 @once
 def results_topic() -> SnsResultsTopic | None:
     arn = config().results_topic_arn
-    return SnsResultsTopic(boto3.client("sns"), arn) if arn else None
+    return SnsResultsTopic(_sns(), arn) if arn else None
 
 
 @once
 def operator_alerts() -> SnsOperatorAlerts | None:
     arn = config().operator_topic_arn
-    return SnsOperatorAlerts(boto3.client("sns"), arn) if arn else None
+    return SnsOperatorAlerts(_sns(), arn) if arn else None
 
 
 def submitter() -> Submitter:

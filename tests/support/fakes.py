@@ -149,10 +149,9 @@ class MemoryJobs:
         job["wake_requested_at"] = now_iso()
         return True, str(token) if token else None
 
-    def with_state(self, state: JobState) -> Iterator[dict[str, Any]]:
+    def with_state(self, state: JobState) -> list[dict[str, Any]]:
         found = [job for job in self.items.values() if job.get("state") == state.value]
-        for job in sorted(found, key=lambda job: str(job.get("created_at"))):
-            yield copy.deepcopy(job)
+        return [copy.deepcopy(job) for job in sorted(found, key=lambda job: str(job.get("created_at")))]
 
     def submission_pause(self) -> dict[str, Any] | None:
         return copy.deepcopy(self.pause) if self.pause is not None else None

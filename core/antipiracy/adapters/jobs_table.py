@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from antipiracy.adapters.aws_errors import error_code
-from antipiracy.adapters.dynamodb import dynamo, plain
+from antipiracy.adapters.dynamodb import dynamo, plain, query_all
 from antipiracy.domain.holds import PAUSE_ITEM_ID
 from antipiracy.domain.jobs import FINAL_STATES, JobExists, JobState, JobsUnavailable, StateConflict, now_iso
 
@@ -189,34 +188,18 @@ class JobsTable:
 
     # ---- listing -------------------------------------------------------------------------------------------
 
-    def with_state(self, state: JobState) -> Iterator[dict[str, Any]]:
+    def with_state(self, state: JobState) -> list[dict[str, Any]]:
         """The jobs in `state`, oldest first."""
-        kwargs: dict[str, Any] = {"IndexName": STATE_INDEX, "KeyConditionExpression": Key("state").eq(state.value)}
-        while True:
-            page = self._table.query(**kwargs)
-            for item in page["Items"]:
-                yield dict(plain(item))
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return query_all(self._table, IndexName=STATE_INDEX, KeyConditionExpression=Key("state").eq(state.value))
 
-    def scan(self) -> Iterator[dict[str, Any]]:
+    def scan(self) -> list[dict[str, Any]]:
         """Every job (the control item left out), in no order: for an operator's listing."""
-        kwargs: dict[str, Any] = {}
-        while True:
-            page = self._table.scan(**kwargs)
-            for item in page["Items"]:
-                if item.get("job_id") != PAUSE_ITEM_ID:
-                    yield dict(plain(item))
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [item for item in query_all(self._table) if item.get("job_id") != PAUSE_ITEM_ID]
 
     # ---- pausing submissions (services/holds.py) -----------------------------------------------------------
 
     def submission_pause(self) -> dict[str, Any] | None:
-        item = self._table.get_item(Key={"job_id": PAUSE_ITEM_ID}, ConsistentRead=True).get("Item")
-        return {k: v for k, v in plain(item).items() if k != "job_id"} if item else None
+        return _pause_record(self._table.get_item(Key={"job_id": PAUSE_ITEM_ID}, ConsistentRead=True).get("Item"))
 
     def pause_submissions(self, record: dict[str, Any]) -> bool:
         try:
@@ -230,5 +213,11 @@ class JobsTable:
         return True
 
     def resume_submissions(self) -> dict[str, Any] | None:
-        old = self._table.delete_item(Key={"job_id": PAUSE_ITEM_ID}, ReturnValues="ALL_OLD").get("Attributes")
-        return {k: v for k, v in plain(old).items() if k != "job_id"} if old else None
+        return _pause_record(
+            self._table.delete_item(Key={"job_id": PAUSE_ITEM_ID}, ReturnValues="ALL_OLD").get("Attributes")
+        )
+
+
+def _pause_record(item: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The pause as services/holds.py knows it: the control item without its key."""
+    return {k: v for k, v in plain(item).items() if k != "job_id"} if item else None

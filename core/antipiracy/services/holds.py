@@ -71,17 +71,13 @@ class Holds:
     def resume(self, by: str) -> Resumed:
         """Lifts the pause and asks for every held job again."""
         lifted = self._jobs.resume_submissions()
-        requeued = [job["job_id"] for job in self._jobs.with_state(JobState.HELD)]
-        for job_id in requeued:
-            self._require_retries().request_retry(job_id, by)
+        requeued = self._requeue_held(by)
         logger.info("submissions resumed", extra={"by": by, "requeued": len(requeued), "was_paused": bool(lifted)})
         return Resumed(lifted, requeued)
 
     def held_without_pause(self, by: str = "probe (held without a pause)") -> int:
         """Asks again for held jobs while no pause is in force; how many. A pause set meanwhile holds them again."""
-        held = [job["job_id"] for job in self._jobs.with_state(JobState.HELD)]
-        for job_id in held:
-            self._require_retries().request_retry(job_id, by)
+        held = self._requeue_held(by)
         if held:
             logger.warning("held jobs found with no pause in force: asked for again", extra={"count": len(held)})
         return len(held)
@@ -95,6 +91,13 @@ class Holds:
             )
         self._require_retries().request_retry(job_id, by)
         return {"job_id": job_id, "state": job["state"], "requeued": True}
+
+    def _requeue_held(self, by: str) -> list[str]:
+        """One retry request per held job; their ids."""
+        held = [job["job_id"] for job in self._jobs.with_state(JobState.HELD)]
+        for job_id in held:
+            self._require_retries().request_retry(job_id, by)
+        return held
 
     def _require_retries(self) -> RetryRequests:
         if self._retries is None:

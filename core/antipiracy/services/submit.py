@@ -48,7 +48,7 @@ from antipiracy.domain.requests import ResubmitRequest, RetryRequest, S3ObjectRe
 from antipiracy.environment import METRIC_JOBS_REFUSED
 from antipiracy.observability import logger, metrics
 from antipiracy.ports import DetectionApi, Executions, Jobs, Objects, RemoteMedia, ResultsTopic
-from antipiracy.services.holds import Holds
+from antipiracy.services.holds import Holds, retryable
 from antipiracy.services.report import Reports, publish_result
 from antipiracy.services.wake import Waker
 from doverunner import ConfigurationError, DoveRunnerApiError, TransportError, service_code
@@ -64,6 +64,9 @@ class SubmitResult:
 
     def as_dict(self) -> dict[str, str]:
         return {"job_id": self.job_id, "state": self.state, "action": self.action, "detail": self.detail}
+
+
+GONE = "the object no longer exists (deleted before it was processed)"
 
 
 class RetryLater(Exception):
@@ -107,7 +110,7 @@ class Submitter:
         try:
             head = self._head(ref)
         except FileNotFoundError:
-            return self._reject_new(job_id, ref, {}, "the object no longer exists (deleted before it was processed)")
+            return self._reject_new(job_id, ref, {}, GONE)
         item = self._job_item(job_id, ref, head)
         try:
             job = self._jobs.create(item)
@@ -130,18 +133,17 @@ class Submitter:
         try:
             head = self._head(ref)
         except FileNotFoundError:
-            return [
-                self._reject_new(file_job_id, ref, {}, "the object no longer exists (deleted before it was processed)")
-            ]
+            return [self._reject_new(file_job_id, ref, {}, GONE)]
+        version = head.get("VersionId") or ref.version_id
         try:
-            lines = self._read_requests(ref, head)
+            lines = self._read_requests(ref, version, int(head.get("ContentLength", 0)))
         except RequestFileProblem as problem:
             return [self._reject_new(file_job_id, ref, head, str(problem))]
         results: list[SubmitResult] = []
         entries: list[dict[str, Any]] = []
         retry_later: RetryLater | None = None
         for line in lines:
-            item = self._request_item(ref, head, line)
+            item = self._request_item(ref, version, line)
             logger.append_keys(job_id=item["job_id"], line=line.number)
             try:
                 try:
@@ -166,22 +168,19 @@ class Submitter:
                 }
             )
         logger.remove_keys(["job_id", "line"])
-        self._write_summary(ref, head, entries)
+        self._write_summary(ref, version, entries)
         if retry_later is not None:
             raise retry_later
         return results
 
-    def _read_requests(self, ref: S3ObjectRef, head: dict[str, Any]) -> list[RequestLine]:
+    def _read_requests(self, ref: S3ObjectRef, version: str | None, size: int) -> list[RequestLine]:
         problem = key_problem(ref.key, self._config.results_prefix)
         if problem:
             raise RequestFileProblem(problem)
-        size = int(head.get("ContentLength", 0))
         limit = self._config.max_request_bytes
         if size > limit:
             raise RequestFileProblem(f"the request file is {size} bytes, more than the limit of {limit}: split it")
-        with contextlib.closing(
-            self._objects.open(ref.bucket, ref.key, head.get("VersionId") or ref.version_id)
-        ) as body:
+        with contextlib.closing(self._objects.open(ref.bucket, ref.key, version)) as body:
             data = body.read(limit + 1)
         if len(data) > limit:
             raise RequestFileProblem(f"the request file is more than the limit of {limit} bytes: split it")
@@ -192,7 +191,7 @@ class Submitter:
             max_seconds_limit=self._config.max_tracking_seconds,
         )
 
-    def _request_item(self, ref: S3ObjectRef, head: dict[str, Any], line: RequestLine) -> dict[str, Any]:
+    def _request_item(self, ref: S3ObjectRef, version: str | None, line: RequestLine) -> dict[str, Any]:
         job_id = line.job_id(ref.bucket, ref.key)
         request = line.request
         item: dict[str, Any] = {
@@ -200,7 +199,7 @@ class Submitter:
             "bucket": ref.bucket,
             "key": ref.key,
             # The file's version that first asked for it; the same request dropped again is the same job.
-            "version_id": head.get("VersionId") or ref.version_id,
+            "version_id": version,
             "line": line.number,
         }
         if request is None:
@@ -223,12 +222,12 @@ class Submitter:
         item["version_report_key"] = own_report_key(self._config.results_prefix, item)
         return item
 
-    def _write_summary(self, ref: S3ObjectRef, head: dict[str, Any], entries: list[dict[str, Any]]) -> None:
+    def _write_summary(self, ref: S3ObjectRef, version: str | None, entries: list[dict[str, Any]]) -> None:
         """results/<file key>.json: which job each request of the file became, and where its report will be."""
         summary = {
             "report_version": REPORT_VERSION,
             "type": "doverunner.request-file",
-            "input": {"bucket": ref.bucket, "key": ref.key, "version_id": head.get("VersionId") or ref.version_id},
+            "input": {"bucket": ref.bucket, "key": ref.key, "version_id": version},
             "requests": entries,
             "counts": {
                 action: sum(e["action"] == action for e in entries) for action in {e["action"] for e in entries}
@@ -395,7 +394,7 @@ class Submitter:
     def _publish(self, job: dict[str, Any], state: JobState, report: dict[str, Any]) -> None:
         """The result message of a job the submit function ends (or holds); counted as the reporter counts."""
         try:
-            publish_result({**job, "state": state.value}, state, report, self._results)
+            publish_result(job, state, report, self._results)
         except Exception:  # the report and the job's state are written: a lost message must not undo them
             logger.exception("publishing the result failed")
             metrics.add_metric(name="ResultsNotPublished", unit="Count", value=1)
@@ -499,12 +498,10 @@ class Submitter:
         }
         credentials = (job.get("hold") or {}).get("kind") == HoldKind.CREDENTIALS.value
         try:
-            if state is JobState.HELD:
-                job = self._jobs.update(job_id, reopen, expect=(JobState.HELD,))
-            elif state is JobState.FAILED and job.get("refused_by_doverunner") and not job.get("detection_id"):
-                job = self._jobs.update(
-                    job_id, reopen, expect=(JobState.FAILED,), match={"refused_by_doverunner": True}
-                )
+            if retryable(job):
+                # A refused job is reopened only while it still is one (the claim's condition).
+                refused = {"refused_by_doverunner": True} if state is JobState.FAILED else None
+                job = self._jobs.update(job_id, reopen, expect=(state,), match=refused)
             elif state is JobState.RECEIVED:
                 pass  # a retry that stopped after reopening the job: carry on
             elif state is JobState.SUBMITTING:
