@@ -10,7 +10,7 @@ from urllib.parse import quote_plus
 
 import pytest
 from aws_clients import unique_name
-from deployed_stack import detections_titled, drop, report, unique_key, video
+from deployed_stack import detections_titled, drop, job_record, report, unique_key, video
 
 from antipiracy.domain.jobs import job_id_for
 from doverunner_local.stack import MIB, LocalPipelineStack
@@ -149,12 +149,11 @@ def test_a_report_step_that_fails_leaves_a_fallback_report_with_the_error(local:
     # When its detection ends
     result = report(local, key)
 
-    # Then the fallback report says the report step failed and why, and the job is FAILED
-    job = dynamodb.get_item(TableName=local.outputs["JobsTableName"], Key={"job_id": {"S": job_id}})["Item"]
+    # Then the fallback report says the report step failed and why, and the job ends FAILED
     assert result["state"] == "FAILED"
     assert result["reason"].startswith("the report step failed: ")
     assert "JSON serializable" in result["error"]["message"]
-    assert job["state"] == {"S": "FAILED"}
+    job_record(local, job_id, "FAILED")
 
 
 def test_report_steps_that_all_fail_leave_the_state_machines_own_report(local: LocalPipelineStack) -> None:
@@ -177,12 +176,11 @@ def test_report_steps_that_all_fail_leave_the_state_machines_own_report(local: L
     result = version_report(local, key, put["VersionId"])
 
     # Then the state machine wrote the version's report itself, with both failures, and the job is FAILED
-    job = dynamodb.get_item(TableName=table, Key={"job_id": {"S": job_id}})["Item"]
     assert (result["state"], result["job_id"], result["input"]["key"]) == ("FAILED", job_id, key)
     assert (result["report_key"], result["current"]) == (f"results/{key}.versions/{put['VersionId']}.json", False)
     assert "JSON serializable" in result["error"]["report_step"]
     assert "JSON serializable" in result["error"]["fallback_report_step"]
-    assert job["state"] == {"S": "FAILED"}
+    job_record(local, job_id, "FAILED")
 
 
 def test_same_bytes_dropped_again_are_a_new_job_with_their_own_detection_and_report(

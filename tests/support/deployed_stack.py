@@ -90,6 +90,19 @@ def user_environment(**variables: str) -> dict[str, str]:
     return {**clean, "AWS_EC2_METADATA_DISABLED": "true", **variables}
 
 
+def job_record(local: LocalPipelineStack, job_id: str, state: str, timeout: float = 30.0) -> dict[str, Any]:
+    """The jobs table's item of `job_id` once it is in `state`. A report is written before the job's final state
+    (the report is what must not be lost), so a test that has read the report waits for the state too."""
+    dynamodb, table = local.client("dynamodb"), local.outputs["JobsTableName"]
+    deadline = time.monotonic() + timeout
+    while True:
+        item = dynamodb.get_item(TableName=table, Key={"job_id": {"S": job_id}}).get("Item")
+        if item is not None and item["state"] == {"S": state}:
+            return dict(item)
+        assert time.monotonic() < deadline, f"job {job_id} not {state} within {timeout} s: {item}"
+        time.sleep(POLL_SECONDS)
+
+
 FINAL_STATES = {"COMPLETED", "CANCELED", "REJECTED", "FAILED", "TIMED_OUT"}
 
 
