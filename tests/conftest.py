@@ -40,6 +40,8 @@ os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
 
 STEP_SECONDS = 0.02
 TESTS = Path(__file__).resolve().parent
+# Encoded sample clips are kept with the project's other caches (.cache/, ignored by git), not in the home folder.
+os.environ.setdefault("DOVERUNNER_SAMPLES_CACHE", str(TESTS.parent / ".cache" / "samples"))
 
 
 def tier_of(path: Path) -> str:
@@ -181,10 +183,13 @@ def run_cli(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Callable[..
 
 @pytest.fixture
 def sample(tmp_path: Path) -> Callable[..., Path]:
-    """Makes a sample video in the test's folder: sample("x.mp4", mark=..., fail=..., size=...)."""
+    """Makes a sample video in the test's folder: sample("x.mp4", mark=..., fail=..., size=..., short=...); by
+    default one DoveRunner can detect on (doverunner_local.samples.COMPLIANT), its padding a hole on disk."""
 
-    def make(name: str, *, size: int = 64 * 1024, mark: str | None = None, fail: str | None = None) -> Path:
-        return make_sample(tmp_path / name, size, mark=mark, fail=fail)
+    def make(
+        name: str, *, size: int | None = None, mark: str | None = None, fail: str | None = None, short: bool = False
+    ) -> Path:
+        return make_sample(tmp_path / name, size, mark=mark, fail=fail, short=short)
 
     return make
 
@@ -207,13 +212,19 @@ def file_server(tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def sample_stream() -> Callable[..., io.BytesIO]:
-    """A sample video in memory: sample_stream("mp4", size=..., mark=..., fail=...)."""
+    """A sample video in memory: sample_stream("mp4", size=..., mark=..., fail=..., short=...); by default one
+    DoveRunner can detect on (40 MB)."""
 
     def make(
-        kind: str = "mp4", *, size: int = 64 * 1024, mark: str | None = None, fail: str | None = None
+        kind: str = "mp4",
+        *,
+        size: int | None = None,
+        mark: str | None = None,
+        fail: str | None = None,
+        short: bool = False,
     ) -> io.BytesIO:
         buffer = io.BytesIO()
-        write_sample(buffer, kind, size, mark=mark, fail=fail)
+        write_sample(buffer, kind, size, mark=mark, fail=fail, short=short)
         buffer.seek(0)
         return buffer
 

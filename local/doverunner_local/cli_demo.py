@@ -77,9 +77,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"local DoveRunner at {started['api_url']} (site {env['DOVERUNNER_SITE_ID']})")
 
         # Suspect videos: one carries the forensic mark of a known session, one none, one is too poor to detect.
-        pirated = make_sample(work / "pirated-copy.mp4", 4 * 1024 * 1024, mark="0000000000000001")
-        make_sample(work / "clean-rip.mkv", 512 * 1024)
-        make_sample(work / "shaky-cam.mov", 512 * 1024, fail="D007")
+        # Each a 5-minute 480p H.264 video above 1 Mbps, as DoveRunner needs (40 MB, mostly a hole on disk).
+        pirated = make_sample(work / "pirated-copy.mp4", mark="0000000000000001")
+        make_sample(work / "clean-rip.mkv")
+        make_sample(work / "shaky-cam.mov", fail="D007")
         files, base = _serve_files(work)
         print(f"suspect videos in {work}, also served at {base}")
 

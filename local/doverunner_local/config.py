@@ -26,6 +26,9 @@ class Faults:
     next_errors: int = 0
     next_rate_limits: int = 0
     next_upload_resets: int = 0
+    # The whole upload is read, then the connection is reset with no answer and nothing registered: the storage
+    # lost it after the client had sent its last byte, whatever the file's size.
+    next_upload_unanswered: int = 0
     error_path: str = ""  # only requests whose path contains this are failed by next_errors/next_rate_limits
     reset_after_bytes: int = 1 << 20
     seed: int = 7
@@ -69,9 +72,9 @@ class EmulatorConfig:
     # itself as stopped (FD005/FD520), so no detection thread runs forever in a long-lived emulator.
     live_max_seconds: float = 6 * 3600
     # Judge uploaded and downloaded videos by their real metadata (FFmpeg through PyAV) against DoveRunner's
-    # requirements: 5 minutes, H.264/H.265, 480p, 1 Mbps (D002-D005; D011 when FFmpeg finds no video). Off for now:
-    # the pipeline's sample videos are 2-second clips, which would all fail with D002.
-    judge_media: bool = False
+    # requirements: 5 minutes, H.264/H.265, 480p, 1 Mbps (D002-D005; D011 when FFmpeg finds no video), before the
+    # marker rules. False only for a test of something else that sends bytes which are no video.
+    judge_media: bool = True
     faults: Faults = field(default_factory=Faults)
 
     def public(self) -> dict[str, Any]:

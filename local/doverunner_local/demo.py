@@ -23,7 +23,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from doverunner_local.samples import write_sample
+from doverunner_local.samples import COMPLIANT_SIZE, write_sample
 from doverunner_local.stack import MIB, LocalPipelineStack
 
 FINAL = {"REJECTED", "COMPLETED", "CANCELED", "FAILED", "TIMED_OUT"}
@@ -35,31 +35,31 @@ LIVE_SECONDS = 6  # the live request's time box
 class Drop:
     key: str
     kind: str
-    size: int
+    size: int = COMPLIANT_SIZE  # a 5-minute 480p H.264 video above 1 Mbps, as DoveRunner needs (samples.py)
     mark: str | None = None
     fail: str | None = None
+    short: bool = False  # the 2-second 320x240 clip instead
     title: str | None = None  # metadata; percent-encoded when not ASCII
-    preflight: str | None = None  # metadata: the pre-flight policy for this object
     note: str = ""
 
 
 DROPS = (
-    Drop("inbox/pirated-copy.mp4", "mp4", 2 * MIB, mark="0000000000000001", note="carries a known session's mark"),
+    Drop("inbox/pirated-copy.mp4", "mp4", mark="0000000000000001", note="carries a known session's mark"),
     Drop(
         "inbox/드라마 1화 (유출본).mkv",
         "mkv",
-        12 * MIB,
+        50 * MIB,
         mark="00000000000000ff",
         note="larger than the local URL-detection threshold: URL detection with a presigned S3 URL",
     ),
-    Drop("inbox/dwm/clean rip.mov", "mov", 1 * MIB, title="Clean rip", note="DWM service from the key; no mark"),
-    Drop("inbox/shaky-cam.mp4", "mp4", 1 * MIB, fail="D007", note="a camcorder recording DoveRunner cannot read"),
+    Drop("inbox/dwm/clean rip.mov", "mov", title="Clean rip", note="DWM service from the key; no mark"),
+    Drop("inbox/shaky-cam.mp4", "mp4", fail="D007", note="a camcorder recording DoveRunner cannot read"),
     Drop(
         "inbox/short-clip.mp4",
         "mp4",
         256 * 1024,
-        preflight="enforce",
-        note="a 2-second 320x240 clip, dropped with metadata preflight=enforce: read, not sent",
+        short=True,
+        note="a 2-second 320x240 clip: its metadata read from S3, and not sent",
     ),
     Drop("inbox/trailer.avi", "avi", 4096, note="unsupported file type"),
     Drop("inbox/empty.mp4", "mp4", 0, note="0 bytes"),
@@ -79,7 +79,7 @@ def pirate_site() -> Iterator[str]:
         root = Path(folder)
         (root / "v").mkdir()
         with (root / "v" / "episode-3-leak.mp4").open("wb") as out:
-            write_sample(out, "mp4", 1 * MIB, mark="0000000000000002")
+            write_sample(out, "mp4", mark="0000000000000002")
         (root / "live").mkdir()
         (root / "live" / "segment-0.ts").write_bytes((b"\x47" + b"\x00" * 187) * 256)
         (root / "live" / "final.m3u8").write_text("#EXTM3U\n#EXT-X-TARGETDURATION:6\n#EXTINF:6,\nsegment-0.ts\n")
@@ -110,7 +110,7 @@ def _body(drop: Drop) -> bytes:
     if drop.kind == "avi":
         return b"RIFF\x00\x10\x00\x00AVI LIST" + b"\x00" * (drop.size - 16)
     buffer = io.BytesIO()
-    write_sample(buffer, drop.kind, drop.size, mark=drop.mark, fail=drop.fail)
+    write_sample(buffer, drop.kind, drop.size, mark=drop.mark, fail=drop.fail, short=drop.short)
     return buffer.getvalue()
 
 
@@ -148,8 +148,6 @@ def run(step_seconds: float, timeout: float) -> int:
         bucket = info["inbox_bucket"]
         for drop in DROPS:
             metadata = {"title": drop.title} if drop.title else {}
-            if drop.preflight:
-                metadata["preflight"] = drop.preflight
             s3.put_object(Bucket=bucket, Key=drop.key, Body=_body(drop), Metadata=metadata)
             print(f"{stamp()} dropped s3://{bucket}/{drop.key} ({drop.size:,} bytes): {drop.note}")
         requests = crawler_requests(site)

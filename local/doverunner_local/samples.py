@@ -1,10 +1,21 @@
 """Sample suspect videos for the local DoveRunner: real, playable MP4, MOV and MKV files carrying a simulated mark.
 
-Each is a short H.264 clip encoded here with PyAV (a moving test pattern, 2 s at 25 fps), with the marker in a
-region players skip near the start (a `free` box right after `ftyp`, a Void element early in the Segment), so a
-file cut short still carries it. A size larger than the clip is reached with padding players also skip: a trailing
-top-level `free` box, or a Void element closing the Segment. The local DoveRunner reads the marker as the
-watermark a real detection would find (see content.py).
+Each is an H.264 clip encoded here with PyAV (a moving test pattern) with the marker in a region players skip near
+the start (a `free` box right after `ftyp`, a Void element early in the Segment), so a file cut short still carries
+it. A size larger than the clip is reached with padding players also skip: a trailing top-level `free` box, or a
+Void element closing the Segment. The local DoveRunner reads the marker as the watermark a real detection would find
+(see content.py).
+
+Two clips:
+- COMPLIANT (the default) meets what DoveRunner's detector needs (the guide's first table): 302 s at 854x480, at one
+  frame a second so it encodes in about a second, padded to COMPLIANT_SIZE so its average bitrate (size x 8 /
+  duration, as FFmpeg and the pre-flight check measure it) is above 1 Mbps. A smaller `size` makes it D005.
+- SHORT: 2 s at 320x240, 25 fps; DoveRunner refuses it (D002, D004). For what is meant to fail, and for load tests
+  that send many videos and care about the pipeline, not the verdict.
+
+An encoded clip is cached on disk (DOVERUNNER_SAMPLES_CACHE, by default ~/.cache/doverunner-local/samples; the
+encoding is bit-exact, so the cache only saves time). A sample written to a file leaves its padding as a hole, so a
+40 MB sample takes well under 1 MB of disk.
 
 Needs the `av` package (PyAV); used by the local demo and the tests only, never by a Lambda.
 """
@@ -13,8 +24,11 @@ from __future__ import annotations
 
 import functools
 import io
+import os
 import struct
+import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -22,7 +36,22 @@ if TYPE_CHECKING:
     import av  # imported where used: the package imports this module without needing PyAV
 
 KINDS = ("mp4", "mov", "mkv")
-WIDTH, HEIGHT, FPS, SECONDS = 320, 240, 25, 2
+
+
+@dataclass(frozen=True)
+class Clip:
+    name: str
+    width: int
+    height: int
+    fps: int
+    seconds: int
+
+
+COMPLIANT = Clip("compliant", 854, 480, 1, 302)
+SHORT = Clip("short", 320, 240, 25, 2)
+COMPLIANT_SIZE = 40_000_000  # 1.06 Mbps over 302 s; DoveRunner needs 1 Mbps
+_ENCODING = 2  # raise when the frames or the encoder settings change: the disk cache is keyed by it
+
 _FORMATS = {"mp4": "mp4", "mov": "mov", "mkv": "matroska"}
 _CHUNK = 1 << 20
 _ZEROS = memoryview(bytes(_CHUNK))
@@ -49,22 +78,23 @@ def _triangle(n: int) -> bytes:
     return bytes(16 + abs((i % 440) - 220) for i in range(n))
 
 
-def _frames() -> Iterator[av.VideoFrame]:
+def _frames(clip: Clip) -> Iterator[av.VideoFrame]:
     import av
 
-    frames = FPS * SECONDS
-    luma_ramp = _triangle(WIDTH + HEIGHT + 4 * frames)
-    cw, ch = WIDTH // 2, HEIGHT // 2
+    width, height = clip.width, clip.height
+    frames = clip.fps * clip.seconds
+    luma_ramp = _triangle(width + height + 4 * frames)
+    cw, ch = width // 2, height // 2
     bars = [(90, 240), (54, 34), (240, 110), (166, 16)]  # (U, V): red, green, blue, yellow-ish
     for t in range(frames):
-        frame = av.VideoFrame(WIDTH, HEIGHT, "yuv420p")
-        box_x, box_y = (t * 6) % (WIDTH - 48), 96
+        frame = av.VideoFrame(width, height, "yuv420p")
+        box_x, box_y = (t * 6) % (width - 48), height * 2 // 5
         luma = bytearray()
-        for y in range(HEIGHT):
-            row = bytearray(luma_ramp[y + 4 * t : y + 4 * t + WIDTH])
+        for y in range(height):
+            row = bytearray(luma_ramp[y + 4 * t : y + 4 * t + width])
             if box_y <= y < box_y + 48:
                 row[box_x : box_x + 48] = b"\xeb" * 48  # a bright square crossing the picture
-            luma += row + bytes(frame.planes[0].line_size - WIDTH)
+            luma += row + bytes(frame.planes[0].line_size - width)
         frame.planes[0].update(bytes(luma))
         for plane_index in (1, 2):
             plane = frame.planes[plane_index]
@@ -77,9 +107,7 @@ def _frames() -> Iterator[av.VideoFrame]:
         yield frame
 
 
-@functools.cache
-def _clip(kind: str) -> bytes:
-    """The encoded clip in the kind's container, as the muxer wrote it; encoded once per process."""
+def _encode(kind: str, clip: Clip) -> bytes:
     import av
 
     buffer = io.BytesIO()
@@ -90,12 +118,43 @@ def _clip(kind: str) -> bytes:
         options["reserve_index_space"] = "1024"
     with av.open(buffer, "w", format=_FORMATS[kind], options=options) as container:
         # H.264, as DoveRunner detects on H.264 and H.265 only.
-        stream = container.add_stream("libx264", rate=FPS, options={"crf": "28", "preset": "medium"})
-        stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuv420p"
-        for frame in _frames():
+        stream = container.add_stream("libx264", rate=clip.fps, options={"crf": "28", "preset": "veryfast"})
+        stream.width, stream.height, stream.pix_fmt = clip.width, clip.height, "yuv420p"
+        for frame in _frames(clip):
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
     return buffer.getvalue()
+
+
+def _cache_folder() -> Path:
+    configured = os.environ.get("DOVERUNNER_SAMPLES_CACHE")
+    return Path(configured) if configured else Path.home() / ".cache" / "doverunner-local" / "samples"
+
+
+@functools.cache
+def _clip(kind: str, clip: Clip) -> bytes:
+    """The encoded clip in the kind's container, as the muxer wrote it: from the disk cache, else encoded (and
+    cached). A cache that cannot be written only costs the encoding next time."""
+    import av
+
+    folder = _cache_folder()
+    path = (
+        folder
+        / f"{clip.name}-{clip.width}x{clip.height}-{clip.fps}fps-{clip.seconds}s-{_ENCODING}-av{av.__version__}.{kind}"
+    )
+    try:
+        return path.read_bytes()
+    except OSError:
+        pass
+    encoded = _encode(kind, clip)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, delete=False, suffix=".part") as out:
+            out.write(encoded)
+        os.replace(out.name, path)  # whole or not at all, whatever runs beside
+    except OSError:
+        pass
+    return encoded
 
 
 # ---- ISO BMFF (MP4, MOV) ---------------------------------------------------------------------------------------
@@ -222,17 +281,40 @@ def _mkv_padding_header(gap: int) -> bytes:
 
 
 @functools.lru_cache(maxsize=64)
-def _video(kind: str, tag: bytes) -> bytes:
-    clip = _clip(kind)
-    return _mkv_with_leading(clip, tag) if kind == "mkv" else _iso_with_leading(clip, tag)
+def _video(kind: str, tag: bytes, clip: Clip) -> bytes:
+    encoded = _clip(kind, clip)
+    return _mkv_with_leading(encoded, tag) if kind == "mkv" else _iso_with_leading(encoded, tag)
 
 
-def write_sample(out: BinaryIO, kind: str, size: int, *, mark: str | None = None, fail: str | None = None) -> int:
-    """Writes a playable sample of `size` bytes (more if the clip alone is larger; a few more when the gap
-    is too small for a padding header) to `out`, padding in 1 MiB chunks; the bytes written."""
+def _skip(out: BinaryIO, count: int) -> bool:
+    """Leaves `count` zero bytes as a hole when `out` is a file on disk; False for anything else."""
+    try:
+        out.fileno()
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        return False
+    out.seek(count - 1, io.SEEK_CUR)
+    out.write(b"\0")
+    return True
+
+
+def write_sample(
+    out: BinaryIO,
+    kind: str,
+    size: int | None = None,
+    *,
+    mark: str | None = None,
+    fail: str | None = None,
+    short: bool = False,
+) -> int:
+    """Writes a playable sample of `size` bytes (COMPLIANT_SIZE for the compliant clip, the clip alone for the short
+    one, when None; more if the clip alone is larger; a few more when the gap is too small for a padding header) to
+    `out`, padding in 1 MiB chunks (as a hole in a file on disk); the bytes written."""
     if kind not in KINDS:
         raise ValueError(f"unsupported sample kind {kind!r}: use mp4, mov or mkv")
-    video = _video(kind, marker(mark=mark, fail=fail))
+    clip = SHORT if short else COMPLIANT
+    if size is None:
+        size = 0 if short else COMPLIANT_SIZE
+    video = _video(kind, marker(mark=mark, fail=fail), clip)
     gap = size - len(video)
     if gap <= 0:
         out.write(video)
@@ -247,6 +329,8 @@ def write_sample(out: BinaryIO, kind: str, size: int, *, mark: str | None = None
         head = _iso_padding_header(gap)
     out.write(head)
     left = gap - len(head)
+    if left > 0 and _skip(out, left):
+        return len(video) + gap
     while left > 0:
         piece = _ZEROS[: min(left, _CHUNK)]
         out.write(piece)
@@ -254,12 +338,19 @@ def write_sample(out: BinaryIO, kind: str, size: int, *, mark: str | None = None
     return len(video) + gap
 
 
-def make_sample(path: Path | str, size: int = 256 * 1024, *, mark: str | None = None, fail: str | None = None) -> Path:
-    """A sample file at `path`; the container follows its extension (.mp4, .mov, .mkv)."""
+def make_sample(
+    path: Path | str,
+    size: int | None = None,
+    *,
+    mark: str | None = None,
+    fail: str | None = None,
+    short: bool = False,
+) -> Path:
+    """A sample file at `path` (its padding a hole); the container follows its extension (.mp4, .mov, .mkv)."""
     target = Path(path)
     kind = target.suffix.lower().lstrip(".")
     if kind not in KINDS:
         raise ValueError(f"unsupported sample kind {kind!r}: use mp4, mov or mkv")
     with target.open("wb") as out:
-        write_sample(out, kind, size, mark=mark, fail=fail)
+        write_sample(out, kind, size, mark=mark, fail=fail, short=short)
     return target

@@ -320,6 +320,19 @@ class Handler(BaseHTTPRequestHandler):
         if received < length:
             self.close_connection = True  # the client went away: nothing is stored, nothing registered
             return
+        if self._unanswered():
+            self.emulator.record_request(
+                {
+                    "method": "PUT",
+                    "path": "/upload",
+                    "operation": "upload-reset",
+                    "status": 0,
+                    "bytes": received,
+                    "injected": True,
+                    "at": datetime.now(UTC).isoformat(),
+                }
+            )
+            raise _Reset()
         inspection = inspector.result()
         detection_id = self.emulator.register_upload(slot, inspection)
         self.emulator.record_request(
@@ -334,6 +347,14 @@ class Handler(BaseHTTPRequestHandler):
             }
         )
         self._send(200, b"", "application/xml", {"ETag": f'"{inspection.sha256[:32]}"'})
+
+    def _unanswered(self) -> bool:
+        faults = self.emulator.config.faults
+        with self.server.fault_lock:
+            if faults.next_upload_unanswered > 0:
+                faults.next_upload_unanswered -= 1
+                return True
+        return False
 
     def _reset_point(self, length: int) -> int | None:
         faults = self.emulator.config.faults

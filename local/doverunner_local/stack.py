@@ -36,16 +36,14 @@ LOCAL_CONTEXT: dict[str, Any] = {
     "doverunner:maxTrackingSeconds": 300,
     # The local DoveRunner lists an upload's detection as the upload ends: an unanswered upload is repeated in 10 s.
     "doverunner:findUploadSeconds": 10,
-    # Small enough that the demo shows the URL-detection path with an 8 MiB file (a real account: 5 GiB).
-    "doverunner:urlDetectionThresholdBytes": 8 * MIB,
+    # Above the 40 MB compliant samples, small enough that the demo shows the URL-detection path with a 50 MiB file
+    # (a real account: 5 GiB).
+    "doverunner:urlDetectionThresholdBytes": 48 * MIB,
     # The ingest queue's visibility timeout is six times this: a failed message comes back in 12 s, not 90 min.
     "doverunner:submitTimeoutSeconds": 2,
     "doverunner:maxReceiveCount": 2,
     # A live request without max_seconds is stopped after 20 s, not an hour.
     "doverunner:liveMaxSeconds": 20,
-    # The local sample videos are short clips the local DoveRunner does not judge yet: the pre-flight check warns
-    # (the report says what DoveRunner would refuse) instead of rejecting them.
-    "doverunner:preflight": "warn",
 }
 
 

@@ -44,7 +44,7 @@ def test_upload_detection_goes_from_drop_to_report_with_the_forensic_mark(local:
 
 def test_large_object_goes_through_url_detection_to_report(local: LocalPipelineStack) -> None:
     key = unique_key("e2e-large.mkv")
-    drop(local, key, video("mkv", size=9 * MIB, mark="0000000000000002"))
+    drop(local, key, video("mkv", size=50 * MIB, mark="0000000000000002"))
 
     result = report(local, key)
 
@@ -112,9 +112,9 @@ def test_same_s3_event_delivered_three_times_gives_one_detection(local: LocalPip
 
 
 def test_upload_reset_after_its_last_byte_is_uploaded_again_and_detected_once(local: LocalPipelineStack) -> None:
-    # Given DoveRunner's storage resetting the next upload halfway, after the connection took the whole file
+    # Given DoveRunner's storage resetting the next upload, unanswered, after the connection took the whole file
     assert local.doverunner is not None
-    local.doverunner.config.faults.next_upload_resets = 1
+    local.doverunner.config.faults.next_upload_unanswered = 1
 
     # When a video is dropped
     key = unique_key("e2e-reset.mp4")

@@ -68,7 +68,9 @@ def test_a_live_request_is_stopped_at_its_time_box_and_reported_so(
 def test_a_batch_delivered_twice_and_dropped_again_unchanged_makes_one_detection_and_report_per_line(
     local: LocalPipelineStack, file_server: str, tmp_path: Path
 ) -> None:
-    (tmp_path / "v.mp4").write_bytes(video(size=64 * 1024))
+    # A short clip: this server answers no range request, so it goes unchecked, and DoveRunner fails it (D002)
+    # after downloading 37 KB rather than 40 MB, a hundred times.
+    (tmp_path / "v.mp4").write_bytes(video(short=True))
     batch = uuid.uuid4().hex[:8]
     lines = [{"type": "url", "url": f"{file_server}/v.mp4?n={n}", "title": f"{batch} {n}"} for n in range(100)]
     key = request_key("crawler.jsonl")
@@ -83,7 +85,7 @@ def test_a_batch_delivered_twice_and_dropped_again_unchanged_makes_one_detection
     reports = request_reports(local, key, 100, timeout=300)
 
     assert len({r["job_id"] for r in reports}) == 100
-    assert {r["outcome"] for r in reports} == {"NO_WATERMARK"}
+    assert {r["outcome"] for r in reports} == {"NOT_DETECTABLE"}
     titles = [d["title"] for d in detections_named(local, batch)]
     assert (len(titles), len(set(titles))) == (100, 100)
 

@@ -10,6 +10,7 @@ import pytest
 
 from doverunner import DoveRunnerApiError, DoveRunnerClient, TransportError, UploadExpiredError
 from doverunner.models import UploadTicket
+from doverunner_local.samples import COMPLIANT_SIZE
 from doverunner_local.server import LocalDoveRunner
 
 
@@ -34,9 +35,9 @@ def test_url_detection_reaches_a_terminal_status_seen_in_detail_and_list(
 def test_upload_detection_reaches_a_terminal_status_seen_in_detail_and_list(
     client: DoveRunnerClient, sample_stream: Callable[..., io.BytesIO]
 ) -> None:
-    stream = sample_stream("mkv", size=500_000, mark="0000000000000002")
+    stream = sample_stream("mkv", mark="0000000000000002")
 
-    receipt = client.detect_upload(stream, 500_000, title="upload flow", extension="mkv")
+    receipt = client.detect_upload(stream, COMPLIANT_SIZE, title="upload flow", extension="mkv")
     assert receipt.detection is not None
     final = client.wait(receipt.detection.detection_id, interval=0.02, timeout=20)
     listed = client.list_detections(keyword=receipt.title, req_types=["file"]).items
@@ -48,8 +49,8 @@ def test_upload_detection_reaches_a_terminal_status_seen_in_detail_and_list(
 def test_upload_title_gets_a_unique_suffix_so_its_detection_can_be_found(
     client: DoveRunnerClient, sample_stream: Callable[..., io.BytesIO]
 ) -> None:
-    first = client.detect_upload(sample_stream(), 64 * 1024, title="same", extension="mp4")
-    second = client.detect_upload(sample_stream(), 64 * 1024, title="same", extension="mp4")
+    first = client.detect_upload(sample_stream(size=64 * 1024, short=True), 64 * 1024, title="same", extension="mp4")
+    second = client.detect_upload(sample_stream(size=64 * 1024, short=True), 64 * 1024, title="same", extension="mp4")
 
     assert first.title.startswith("same #")
     assert second.title.startswith("same #")
@@ -61,7 +62,9 @@ def test_upload_title_gets_a_unique_suffix_so_its_detection_can_be_found(
 def test_upload_with_an_exact_title_keeps_it(
     client: DoveRunnerClient, sample_stream: Callable[..., io.BytesIO]
 ) -> None:
-    receipt = client.detect_upload(sample_stream(), 64 * 1024, title="exact 제목", extension="mp4", make_unique=False)
+    receipt = client.detect_upload(
+        sample_stream(size=64 * 1024, short=True), 64 * 1024, title="exact 제목", extension="mp4", make_unique=False
+    )
 
     assert receipt.detection
     assert receipt.detection.title == "exact 제목"
@@ -87,7 +90,9 @@ def test_unanswered_upload_whose_detection_never_appears_is_uploaded_again_and_r
     size = 256 * 1024
     local_doverunner.config.faults.next_upload_resets = 1
 
-    receipt = client.detect_upload(sample_stream(size=size), size, title="unanswered", extension="mp4", find_timeout=1)
+    receipt = client.detect_upload(
+        sample_stream(size=size, short=True), size, title="unanswered", extension="mp4", find_timeout=1
+    )
 
     # Then nothing was found in time, so it was uploaded again with a fresh URL: one detection
     assert receipt.detection is not None
@@ -101,7 +106,9 @@ def test_unanswered_upload_without_find_leaves_the_decision_to_the_caller(
     size = 256 * 1024
     local_doverunner.config.faults.next_upload_resets = 1
 
-    receipt = client.detect_upload(sample_stream(size=size), size, title="caller decides", extension="mp4", find=False)
+    receipt = client.detect_upload(
+        sample_stream(size=size, short=True), size, title="caller decides", extension="mp4", find=False
+    )
 
     assert (receipt.complete, receipt.detection) == (None, None)
     assert api_calls(local_doverunner, "token") == 1
@@ -136,7 +143,7 @@ def test_list_filters_by_status_and_type(
     client: DoveRunnerClient, local_doverunner: LocalDoveRunner, sample_stream: Callable[..., io.BytesIO]
 ) -> None:
     url_id = client.detect_url("by url", "http://127.0.0.1:9/a.mp4")
-    client.detect_upload(sample_stream(), 64 * 1024, title="by file", extension="mp4")
+    client.detect_upload(sample_stream(size=64 * 1024, short=True), 64 * 1024, title="by file", extension="mp4")
     local_doverunner.emulator.wait_idle(10)
 
     errors = client.list_detections(status="FD006").items

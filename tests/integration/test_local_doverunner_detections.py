@@ -47,7 +47,7 @@ def test_detection_walks_through_every_status_of_the_guide(
 def test_video_with_a_known_sessions_mark_reports_that_session(
     client: DoveRunnerClient, sample: Callable[..., Path], file_server: str
 ) -> None:
-    sample("pirated.mkv", mark="00000000000000ff", size=300_000)
+    sample("pirated.mkv", mark="00000000000000ff")
 
     result = run_url(client, f"{file_server}/pirated.mkv")
 
@@ -119,8 +119,9 @@ def test_file_that_is_no_video_container_ends_in_d011(
 
 
 def test_marker_split_across_download_chunks_is_still_found(
-    client: DoveRunnerClient, tmp_path: Path, file_server: str
+    client: DoveRunnerClient, local_doverunner: LocalDoveRunner, tmp_path: Path, file_server: str
 ) -> None:
+    judge_media(local_doverunner, on=False)  # bytes shaped for the marker reader, no video
     body = b"\x00\x00\x00\x18ftypisom" + b"\x00" * (64 * 1024 - 20) + b"DRSIM:MARK=0000000000000002;" + b"\x00" * 100
     (tmp_path / "split.mp4").write_bytes(body)
 
@@ -190,7 +191,7 @@ def test_url_detection_downloads_a_presigned_url_of_a_local_s3(
     s3 = aws_client("s3")
     bucket = unique_name("suspects-")
     s3.create_bucket(Bucket=bucket)
-    path = make_sample(tmp_path / "leak.mp4", 200_000, mark="0000000000000001")
+    path = make_sample(tmp_path / "leak.mp4", mark="0000000000000001")
     s3.upload_file(str(path), bucket, "inbox/leak.mp4")
     url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "inbox/leak.mp4"}, ExpiresIn=300)
 
@@ -443,28 +444,30 @@ def test_judged_short_sample_with_a_mark_fails_d002_before_its_mark_is_read(
     client: DoveRunnerClient, local_doverunner: LocalDoveRunner, sample: Callable[..., Path], file_server: str
 ) -> None:
     judge_media(local_doverunner)
-    sample("short.mp4", mark="0000000000000001")
+    sample("short.mp4", mark="0000000000000001", short=True)
 
     result = run_url(client, f"{file_server}/short.mp4")
 
     assert (result["detect_status"], result["error_code"], result["wm_key"]) == ("FD007", "D002", "")
 
 
-def test_short_sample_with_judging_off_by_default_completes_as_its_marker_says(
+def test_short_sample_with_judging_turned_off_completes_as_its_marker_says(
     client: DoveRunnerClient, local_doverunner: LocalDoveRunner, sample: Callable[..., Path], file_server: str
 ) -> None:
-    sample("short.mp4", mark="0000000000000001")
+    judge_media(local_doverunner, on=False)
+    sample("short.mp4", mark="0000000000000001", short=True)
 
     result = run_url(client, f"{file_server}/short.mp4")
 
-    assert local_doverunner.config.judge_media is False
     assert (result["detect_status"], result["wm_key"]) == ("FD004", "0000000000000001")
 
 
-def test_short_upload_with_judging_off_completes_with_no_watermark(
-    client: DoveRunnerClient, sample: Callable[..., Path]
+def test_short_upload_with_judging_turned_off_completes_with_no_watermark(
+    client: DoveRunnerClient, local_doverunner: LocalDoveRunner, sample: Callable[..., Path]
 ) -> None:
-    result = run_upload(client, sample("short.mp4"))
+    judge_media(local_doverunner, on=False)
+
+    result = run_upload(client, sample("short.mp4", short=True))
 
     assert (result["detect_status"], result["watermark_found"]) == ("FD004", False)
 
@@ -473,7 +476,7 @@ def test_admin_outcome_by_title_wins_over_judging_the_video(
     client: DoveRunnerClient, local_doverunner: LocalDoveRunner, sample: Callable[..., Path], file_server: str
 ) -> None:
     judge_media(local_doverunner)
-    sample("short.mp4")
+    sample("short.mp4", short=True)
     local_doverunner.emulator.add_outcome("forced", mark="0000000000000002")
 
     result = run_url(client, f"{file_server}/short.mp4", title="a forced mark")
@@ -485,7 +488,7 @@ def test_judge_media_set_to_a_non_boolean_is_refused(local_doverunner: LocalDove
     refused = requests.patch(f"{local_doverunner.url}/_emulator/config", json={"judge_media": "yes"}, timeout=5)
 
     assert refused.status_code == 400
-    assert local_doverunner.config.judge_media is False
+    assert local_doverunner.config.judge_media is True
 
 
 def test_judging_leaves_no_temporary_file_behind(
@@ -500,7 +503,7 @@ def test_judging_leaves_no_temporary_file_behind(
     spool.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(spool))  # where the in-process emulator spools its videos
     judge_media(local_doverunner)
-    sample("short.mp4")
+    sample("short.mp4", short=True)
 
     run_url(client, f"{file_server}/short.mp4")
     run_upload(client, sample("upload.mp4"))

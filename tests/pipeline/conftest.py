@@ -52,14 +52,22 @@ def pipeline(
 
 @pytest.fixture
 def video_bytes() -> Callable[..., bytes]:
-    """Sample video bytes: video_bytes("mp4", mark=..., fail=..., size=...)."""
+    """Sample video bytes: video_bytes("mp4", mark=..., fail=..., size=..., short=...); by default a video
+    DoveRunner can detect on (40 MB)."""
     import io
 
     from doverunner_local.samples import write_sample
 
-    def make(kind: str = "mp4", *, size: int = 64 * 1024, mark: str | None = None, fail: str | None = None) -> bytes:
+    def make(
+        kind: str = "mp4",
+        *,
+        size: int | None = None,
+        mark: str | None = None,
+        fail: str | None = None,
+        short: bool = False,
+    ) -> bytes:
         buffer = io.BytesIO()
-        write_sample(buffer, kind, size, mark=mark, fail=fail)
+        write_sample(buffer, kind, size, mark=mark, fail=fail, short=short)
         return buffer.getvalue()
 
     return make

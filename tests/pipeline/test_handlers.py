@@ -92,8 +92,12 @@ def test_submit_handler_uploads_again_on_trackings_request_from_the_queue(
 ) -> None:
     from submit.handler import lambda_handler as submit
 
-    pipeline.local.config.faults.next_upload_resets = 1  # the connection took every byte, no answer came
-    submit(sqs_event(pipeline.s3_event(pipeline.put("inbox/again.mp4", video_bytes()))), FakeContext())
+    # A file of one chunk: the connection took every byte, no answer came
+    pipeline.local.config.faults.next_upload_resets = 1
+    submit(
+        sqs_event(pipeline.s3_event(pipeline.put("inbox/again.mp4", video_bytes(size=64 * 1024, short=True)))),
+        FakeContext(),
+    )
     (job,) = pipeline.dynamodb.Table(pipeline.config.jobs_table).scan()["Items"]
 
     response = submit(sqs_event({"type": "doverunner.resubmit", "job_id": job["job_id"], "uploads": 1}), FakeContext())

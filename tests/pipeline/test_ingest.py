@@ -13,6 +13,7 @@ from antipiracy.domain.jobs import JobState, dr_title, job_id_for
 from antipiracy.domain.requests import S3ObjectRef
 from antipiracy.events import refs_from_message
 from antipiracy.services.submit import RetryLater
+from doverunner_local.samples import COMPLIANT_SIZE
 
 
 def detection_requests(pipeline: LocalPipeline) -> list[str]:
@@ -62,7 +63,7 @@ def test_same_event_three_times_gives_one_detection(pipeline: LocalPipeline, vid
 
 def test_new_version_of_the_same_key_is_a_new_job(pipeline: LocalPipeline, video_bytes: Callable[..., bytes]) -> None:
     first = pipeline.submitter().submit(pipeline.put("inbox/v.mp4", video_bytes()))
-    second = pipeline.submitter().submit(pipeline.put("inbox/v.mp4", video_bytes(size=70_000)))
+    second = pipeline.submitter().submit(pipeline.put("inbox/v.mp4", video_bytes(size=COMPLIANT_SIZE + 1000)))
 
     assert first.job_id != second.job_id
     assert detection_requests(pipeline) == ["upload", "upload"]
@@ -71,7 +72,7 @@ def test_new_version_of_the_same_key_is_a_new_job(pipeline: LocalPipeline, video
 def test_events_of_two_versions_out_of_order_each_submit_their_own_bytes(
     pipeline: LocalPipeline, video_bytes: Callable[..., bytes]
 ) -> None:
-    old_body, new_body = video_bytes(), video_bytes(size=70_000)
+    old_body, new_body = video_bytes(), video_bytes(size=COMPLIANT_SIZE + 1000)
     old_ref = pipeline.put("inbox/order.mp4", old_body)
     new_ref = pipeline.put("inbox/order.mp4", new_body)
 

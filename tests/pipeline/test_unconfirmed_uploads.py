@@ -12,6 +12,7 @@ import pytest
 from local_pipeline import LocalPipeline
 
 from antipiracy.domain.jobs import JobState, job_id_for, now_iso
+from antipiracy.domain.preflight import Policy
 from antipiracy.domain.requests import ResubmitRequest
 from antipiracy.services.track import MAX_UPLOADS, JobEnded, check
 
@@ -24,9 +25,11 @@ def uploads_seen(pipeline: LocalPipeline) -> list[int]:
 
 
 def reset_upload(pipeline: LocalPipeline, video_bytes: Callable[..., bytes], key: str = "inbox/reset.mp4") -> str:
-    """A job whose one-chunk upload the server reset halfway, after the connection had taken every byte."""
+    """A job whose one-chunk upload the server reset halfway, after the connection had taken every byte: a short
+    clip, small enough for one chunk, sent with the pre-flight check off (it is the upload that is tested)."""
     pipeline.local.config.faults.next_upload_resets = 1
-    return pipeline.submitter().submit(pipeline.put(key, video_bytes(size=600 * 1024))).job_id
+    body = video_bytes(size=600 * 1024, short=True)
+    return pipeline.submitter(preflight=Policy.OFF).submit(pipeline.put(key, body)).job_id
 
 
 def ago(seconds: float) -> str:

@@ -28,9 +28,12 @@ def unique_key(name: str) -> str:
     return f"inbox/{uuid.uuid4().hex[:8]}/{name}"
 
 
-def video(kind: str = "mp4", *, size: int = 256 * 1024, mark: str | None = None, fail: str | None = None) -> bytes:
+def video(
+    kind: str = "mp4", *, size: int | None = None, mark: str | None = None, fail: str | None = None, short: bool = False
+) -> bytes:
+    """A sample video's bytes; by default one DoveRunner can detect on (40 MB, doverunner_local.samples.COMPLIANT)."""
     buffer = io.BytesIO()
-    write_sample(buffer, kind, size, mark=mark, fail=fail)
+    write_sample(buffer, kind, size, mark=mark, fail=fail, short=short)
     return buffer.getvalue()
 
 

@@ -13,6 +13,7 @@ from settings import pipeline_settings
 
 from antipiracy.config import PipelineConfig
 from antipiracy.domain.jobs import JobState, dr_title, now_iso
+from antipiracy.domain.preflight import Policy
 from antipiracy.services.report import Reports
 from antipiracy.services.submit import Submitter
 
@@ -33,6 +34,7 @@ def config() -> PipelineConfig:
         state_machine_arn=MemoryExecutions.STATE_MACHINE_ARN,
         results_topic_arn="arn:aws:sns:us-east-1:123456789012:results",
         url_detection_threshold=1024,
+        preflight=Policy.OFF,  # the fake objects are a few bytes, no video; the check has tests of its own
     )
 
 
