@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import parse_qs, urlsplit
 
 from doverunner import crypto
@@ -305,34 +305,12 @@ class Handler(BaseHTTPRequestHandler):
             received += len(chunk)
             inspector.feed(chunk)
             if reset_at is not None and received >= reset_at:
-                self.emulator.record_request(
-                    {
-                        "method": "PUT",
-                        "path": "/upload",
-                        "operation": "upload-reset",
-                        "status": 0,
-                        "bytes": received,
-                        "injected": True,
-                        "at": datetime.now(UTC).isoformat(),
-                    }
-                )
-                raise _Reset()
+                self._reset(received)
         if received < length:
             self.close_connection = True  # the client went away: nothing is stored, nothing registered
             return
         if self._unanswered():
-            self.emulator.record_request(
-                {
-                    "method": "PUT",
-                    "path": "/upload",
-                    "operation": "upload-reset",
-                    "status": 0,
-                    "bytes": received,
-                    "injected": True,
-                    "at": datetime.now(UTC).isoformat(),
-                }
-            )
-            raise _Reset()
+            self._reset(received)
         inspection = inspector.result()
         detection_id = self.emulator.register_upload(slot, inspection)
         self.emulator.record_request(
@@ -347,6 +325,21 @@ class Handler(BaseHTTPRequestHandler):
             }
         )
         self._send(200, b"", "application/xml", {"ETag": f'"{inspection.sha256[:32]}"'})
+
+    def _reset(self, received: int) -> NoReturn:
+        """Records the injected reset and aborts the connection (TCP RST)."""
+        self.emulator.record_request(
+            {
+                "method": "PUT",
+                "path": "/upload",
+                "operation": "upload-reset",
+                "status": 0,
+                "bytes": received,
+                "injected": True,
+                "at": datetime.now(UTC).isoformat(),
+            }
+        )
+        raise _Reset()
 
     def _unanswered(self) -> bool:
         faults = self.emulator.config.faults

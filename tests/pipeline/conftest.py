@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable
 from typing import Any
@@ -51,23 +52,7 @@ def pipeline(
 
 
 @pytest.fixture
-def video_bytes() -> Callable[..., bytes]:
+def video_bytes(sample_stream: Callable[..., io.BytesIO]) -> Callable[..., bytes]:
     """Sample video bytes: video_bytes("mp4", mark=..., fail=..., size=..., short=...); by default a video
     DoveRunner can detect on (40 MB)."""
-    import io
-
-    from doverunner_local.samples import write_sample
-
-    def make(
-        kind: str = "mp4",
-        *,
-        size: int | None = None,
-        mark: str | None = None,
-        fail: str | None = None,
-        short: bool = False,
-    ) -> bytes:
-        buffer = io.BytesIO()
-        write_sample(buffer, kind, size, mark=mark, fail=fail, short=short)
-        return buffer.getvalue()
-
-    return make
+    return lambda *args, **options: sample_stream(*args, **options).getvalue()
