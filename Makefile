@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
 CDK := npx --yes aws-cdk@2.1148.1
 
-.PHONY: setup demo test test-fast lint typecheck bench bench-burst bench-flood bench-preflight synth deploy scan clean
+.PHONY: setup demo test test-fast lint typecheck bench bench-burst bench-flood bench-preflight bench-revocation synth deploy scan clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,9 @@ bench-burst: setup
 
 bench-flood: setup
 	$(BIN)/python bench/revocation_flood.py
+
+bench-revocation: setup
+	$(BIN)/python bench/revocation_batch.py
 
 bench-preflight: setup
 	$(BIN)/python bench/preflight.py

@@ -111,3 +111,73 @@ def test_lifter_lifts_expired_blocks_and_reports_capacity(lambda_env: LambdaEnvi
 
     assert result["lifted"] == ["Zm9vYmFyYmF6cXV4"]
     assert result["wcu_limit"] == 1500
+
+
+@pytest.fixture
+def waf_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The GetWebACL and UpdateWebACL calls the local AWS (in this process) answers from now on, by name."""
+    from moto.wafv2.responses import WAFV2Response
+
+    calls: list[str] = []
+    for name in ("get_web_acl", "update_web_acl"):
+        original = getattr(WAFV2Response, name)
+
+        def counted(self: Any, *args: Any, _name: str = name, _original: Any = original, **kwargs: Any) -> Any:
+            calls.append(_name)
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(WAFV2Response, name, counted)
+    return calls
+
+
+def sessions(local: LocalDoveRunner, count: int) -> list[tuple[str, str]]:
+    """`count` sessions the local DoveRunner knows: (forensic mark, revoke token)."""
+    made = [local.emulator.add_session(f"{0xB000 + n:016x}", f"session_id=batch-{n}") for n in range(count)]
+    return [(session.forensic_mark, session.revoke_token) for session in made]
+
+
+def test_a_batch_of_ten_notifications_blocks_ten_sessions_with_one_web_acl_read_and_write(
+    lambda_env: LambdaEnvironment,
+    local_doverunner: LocalDoveRunner,
+    aws_client: Callable[..., Any],
+    web_acl: WebAcl,
+    ended_detection: Callable[..., int],
+    waf_calls: list[str],
+) -> None:
+    from revoker.handler import lambda_handler
+
+    batch = [watermark_found(ended_detection(mark=mark), token, mark) for mark, token in sessions(local_doverunner, 10)]
+
+    response = lambda_handler(sqs_event(*batch), FakeContext())
+    made = list(waf_calls)
+
+    assert response == {"batchItemFailures": []}
+    assert made == ["get_web_acl", "update_web_acl"]
+    assert len(blocked(aws_client, web_acl)) == 10
+
+
+def test_in_a_batch_only_the_notification_that_could_not_be_checked_is_delivered_again(
+    lambda_env: LambdaEnvironment,
+    local_doverunner: LocalDoveRunner,
+    aws_client: Callable[..., Any],
+    web_acl: WebAcl,
+    ended_detection: Callable[..., int],
+) -> None:
+    from revoker.handler import lambda_handler
+
+    (mark, token), (other_mark, other_token) = sessions(local_doverunner, 2)
+    unknown = ended_detection(mark=other_mark)
+    local_doverunner.emulator.detections.pop(unknown)  # DoveRunner no longer knows it: refused, not retried
+    # DoveRunner's token verification unreachable: every attempt the client makes answers 503. Only the genuine
+    # notification gets that far; the refused one and the invalid one do not.
+    failing = ended_detection(mark=mark)
+    local_doverunner.config.faults.error_path = "/revoke-token/verify"
+    local_doverunner.config.faults.next_errors = 100
+
+    response = lambda_handler(
+        sqs_event(watermark_found(failing, token, mark), "not json", watermark_found(unknown, other_token, other_mark)),
+        FakeContext(),
+    )
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m0"}]}
+    assert blocked(aws_client, web_acl) == set()

@@ -18,7 +18,8 @@ the ledger item gathers every detection that named it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -33,6 +34,18 @@ from antipiracy.ports import Blocker, DetectionApi, Jobs, JobWaker, Ledger, Repo
 from doverunner import DoveRunnerApiError, describe_error
 
 REFUSAL_TTL_SECONDS = 30 * 24 * 3600  # a refused or unverified ledger item is deleted by DynamoDB's TTL after this
+VERIFY_WORKERS = 10  # a batch's DoveRunner calls at once: the SQS batch size, so a batch takes one round of them
+
+
+@dataclass(frozen=True)
+class _ToBlock:
+    """A notification whose evidence held and whose token DoveRunner verified: left is the web ACL."""
+
+    note: StatusNotification
+    message: str
+    token: str
+    job_id: str | None
+    verified_at: str
 
 
 @dataclass(frozen=True)
@@ -83,13 +96,57 @@ class Revoker:
     def handle(self, note: StatusNotification, message: str) -> RevocationResult:
         """Acts on a notification once its evidence holds; `message` is the SQS body (only the notification inside
         it is kept)."""
-        result = self._handle(note, inner_message(message))
-        if result.job_id and self._waker is not None:
-            # After the record, so that the Check it brings forward reports the revocation too.
-            self._waker.wake(result.job_id)
+        (result,) = self.handle_batch([(note, message)])
+        if isinstance(result, Exception):
+            raise result
         return result
 
-    def _handle(self, note: StatusNotification, message: str) -> RevocationResult:
+    def handle_batch(self, batch: Sequence[tuple[StatusNotification, str]]) -> list[RevocationResult | Exception]:
+        """Acts on a batch of notifications: each one's evidence and token are checked concurrently (DoveRunner's
+        detail and verification calls), then every token to block goes into the web ACL with one read and one
+        write. One result per notification, in order: what was done, or the exception that failed it alone (the
+        queue delivers that one again)."""
+        notes = [(note, inner_message(message)) for note, message in batch]
+        if len(notes) == 1:
+            decided = [self._decide_safely(*notes[0])]
+        else:
+            with ThreadPoolExecutor(max_workers=min(VERIFY_WORKERS, len(notes))) as pool:
+                decided = list(pool.map(lambda item: self._decide_safely(*item), notes))
+        blocks = self._block_all([d for d in decided if isinstance(d, _ToBlock)])
+        results: list[RevocationResult | Exception] = []
+        recorded: set[str] = set()
+        for decision in decided:
+            try:
+                if isinstance(decision, _ToBlock):
+                    outcome = blocks[decision.token]
+                    if isinstance(outcome, NoRoom):
+                        result: RevocationResult | Exception = self._no_room(decision, outcome)
+                    elif isinstance(outcome, Exception):
+                        result = outcome
+                    elif decision.token in recorded:
+                        # A second notification of the batch naming the same session: as if it came later.
+                        result = self._already_blocked(decision.note, decision.message, decision.token, decision.job_id)
+                    else:
+                        result = self._blocked(decision)
+                        recorded.add(decision.token)
+                else:
+                    result = decision
+                if isinstance(result, RevocationResult) and result.job_id and self._waker is not None:
+                    # After the record, so that the Check it brings forward reports the revocation too.
+                    self._waker.wake(result.job_id)
+            except Exception as exc:  # this notification alone fails; the batch goes on
+                result = exc
+            results.append(result)
+        return results
+
+    def _decide_safely(self, note: StatusNotification, message: str) -> RevocationResult | _ToBlock | Exception:
+        try:
+            return self._decide(note, message)
+        except Exception as exc:  # DoveRunner or DynamoDB unreachable: this notification is delivered again
+            return exc
+
+    def _decide(self, note: StatusNotification, message: str) -> RevocationResult | _ToBlock:
+        """Everything up to the block: the evidence, the ledger, DoveRunner's verification of the token."""
         refusal, job = self._evidence(note)
         if refusal is not None:
             return self._refuse(note, message, refusal)
@@ -112,10 +169,7 @@ class Revoker:
         token = note.watermark_token
         existing = self._ledger.get(token)
         if existing and existing.get("state") == RevocationState.BLOCKED.value:
-            self._ledger.record(token, RevocationState.BLOCKED, note=note, message=message, job_id=job_id)
-            self._note_on_job(job_id, token, RevocationState.BLOCKED)
-            metrics.add_metric(name="RevocationsRepeated", unit="Count", value=1)
-            return RevocationResult("already_blocked", url_safe(token), note.detection_id, job_id)
+            return self._already_blocked(note, message, token, job_id)
         verification = self._client_factory().verify_token(token)
         verified_at = now_iso()
         if not verification.is_valid:
@@ -136,28 +190,64 @@ class Revoker:
             metrics.add_metric(name=names.METRIC_NOT_VERIFIED, unit="Count", value=1)
             logger.warning("revoke token not verified: nothing blocked", extra={"detection_id": note.detection_id})
             return RevocationResult("not_verified", url_safe(token), note.detection_id, job_id)
+        return _ToBlock(note, message, token, job_id, verified_at)
+
+    def _block_all(self, pending: list[_ToBlock]) -> dict[str, NoRoom | Exception | None]:
+        """Blocks every pending token with one web ACL read and write: per token, None (blocked), NoRoom, or the
+        exception that kept it from the web ACL."""
+        tokens = list(dict.fromkeys(decision.token for decision in pending))
+        if not tokens:
+            return {}
         try:
-            self._blocker.block([token])
+            self._blocker.block(tokens)
+            return dict.fromkeys(tokens)
         except NoRoom as exc:
-            self._ledger.record(
-                token,
-                RevocationState.CAPACITY_EXCEEDED,
-                note=note,
-                message=message,
-                job_id=job_id,
-                fields={"verified_at": verified_at, "reason": str(exc)},
-            )
-            self._note_on_job(job_id, token, RevocationState.CAPACITY_EXCEEDED)
-            metrics.add_metric(name=names.METRIC_REFUSED_FOR_CAPACITY, unit="Count", value=1)
-            logger.error("no WAF capacity left: token not blocked", extra={"reason": str(exc)})
-            return RevocationResult("no_room", url_safe(token), note.detection_id, job_id, str(exc))
+            if len(tokens) == 1:
+                return {tokens[0]: exc}
+        except Exception as exc:  # WAF unreachable: every one of them is delivered again
+            return dict.fromkeys(tokens, exc)
+        # Not all of them fit: one at a time, so those that fit are blocked and only the rest refused.
+        outcomes: dict[str, NoRoom | Exception | None] = {}
+        for token in tokens:
+            try:
+                self._blocker.block([token])
+                outcomes[token] = None
+            except Exception as exc:
+                outcomes[token] = exc
+        return outcomes
+
+    def _already_blocked(
+        self, note: StatusNotification, message: str, token: str, job_id: str | None
+    ) -> RevocationResult:
+        self._ledger.record(token, RevocationState.BLOCKED, note=note, message=message, job_id=job_id)
+        self._note_on_job(job_id, token, RevocationState.BLOCKED)
+        metrics.add_metric(name="RevocationsRepeated", unit="Count", value=1)
+        return RevocationResult("already_blocked", url_safe(token), note.detection_id, job_id)
+
+    def _no_room(self, decision: _ToBlock, exc: NoRoom) -> RevocationResult:
+        note, token, job_id = decision.note, decision.token, decision.job_id
+        self._ledger.record(
+            token,
+            RevocationState.CAPACITY_EXCEEDED,
+            note=note,
+            message=decision.message,
+            job_id=job_id,
+            fields={"verified_at": decision.verified_at, "reason": str(exc)},
+        )
+        self._note_on_job(job_id, token, RevocationState.CAPACITY_EXCEEDED)
+        metrics.add_metric(name=names.METRIC_REFUSED_FOR_CAPACITY, unit="Count", value=1)
+        logger.error("no WAF capacity left: token not blocked", extra={"reason": str(exc)})
+        return RevocationResult("no_room", url_safe(token), note.detection_id, job_id, str(exc))
+
+    def _blocked(self, decision: _ToBlock) -> RevocationResult:
+        note, token, job_id = decision.note, decision.token, decision.job_id
         fields, remove = self._expiry()
-        fields.update(verified_at=verified_at, blocked_at=now_iso(), reason="")
+        fields.update(verified_at=decision.verified_at, blocked_at=now_iso(), reason="")
         self._ledger.record(
             token,
             RevocationState.BLOCKED,
             note=note,
-            message=message,
+            message=decision.message,
             job_id=job_id,
             fields=fields,
             remove=remove,

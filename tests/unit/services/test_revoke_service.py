@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,7 +18,8 @@ from antipiracy.domain.waf_rules import url_safe
 from antipiracy.services.report import Reports
 from antipiracy.services.revoke import REFUSAL_TTL_SECONDS, Revoker
 from antipiracy.services.wake import Waker
-from doverunner import describe_error
+from doverunner import TransportError, describe_error
+from doverunner.models import TokenVerification
 
 TOKEN = "c2Vzc2lvbi0wMDAx+/Ab=="  # base64 with the characters the CDN path carries URL-safe
 OTHER_TOKEN = "c2Vzc2lvbi0wMDAy"
@@ -511,3 +514,119 @@ def test_not_verified_token_expires_from_the_ledger_until_it_is_blocked(world: R
     assert blocked is not None
     assert (refused["state"], refused["ttl_epoch"]) == ("NOT_VERIFIED", REFUSAL_EXPIRES)
     assert (blocked["state"], "ttl_epoch" in blocked, "refused_check" in blocked) == ("BLOCKED", False, False)
+
+
+# ---- a batch: checked concurrently, blocked with one web ACL write -----------------------------------------------
+
+
+def batch_of(world: Revocation, count: int, first_detection: int = 5001) -> list[tuple[StatusNotification, str]]:
+    """`count` FD004 notifications of detections DoveRunner knows, each naming a session of its own."""
+    batch = []
+    for n in range(count):
+        token = base64.b64encode(f"session-{n:04d}".encode()).decode()
+        world.doverunner.valid_tokens.add(token)
+        message = fd004(world.found(first_detection + n), token)
+        batch.append((parse_message(message), message))
+    return batch
+
+
+class ConcurrentDoveRunner(FakeDoveRunner):
+    """Answers a verification only once `parties` of them are waiting together: called one after another, they
+    would each give up after `timeout` seconds with BrokenBarrierError."""
+
+    def __init__(self, parties: int, timeout: float = 10.0) -> None:
+        super().__init__()
+        self.barrier = threading.Barrier(parties, timeout=timeout)
+
+    def verify_token(self, revoke_token: str) -> TokenVerification:
+        self.barrier.wait()
+        return super().verify_token(revoke_token)
+
+
+def test_a_batch_of_ten_new_sessions_is_blocked_with_one_web_acl_change(world: Revocation) -> None:
+    batch = batch_of(world, 10)
+
+    results = world.revoker().handle_batch(batch)
+
+    assert [r.action for r in results if isinstance(r, RevocationResult)] == ["blocked"] * 10
+    assert [call for call, _ in world.blocker.calls] == ["block"]
+    assert len(world.blocker.blocked) == 10
+
+
+def test_a_batchs_tokens_are_verified_concurrently(world: Revocation) -> None:
+    world.doverunner = ConcurrentDoveRunner(parties=10)
+    batch = batch_of(world, 10)
+
+    results = world.revoker().handle_batch(batch)
+
+    assert [r.action for r in results if isinstance(r, RevocationResult)] == ["blocked"] * 10
+
+
+def test_a_notification_whose_check_fails_alone_fails_alone_and_the_rest_are_blocked(world: Revocation) -> None:
+    batch = batch_of(world, 3)
+    world.doverunner.detections.pop(5002)  # its detail call will answer A4009: refused, not failed
+    world.doverunner.valid_tokens.discard(batch[2][0].watermark_token or "")
+
+    results = world.revoker().handle_batch(batch)
+
+    assert [r.action for r in results if isinstance(r, RevocationResult)] == ["blocked", "refused", "not_verified"]
+    assert len(world.blocker.blocked) == 1
+
+
+def test_a_verification_that_cannot_be_made_fails_only_its_notification(
+    world: Revocation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batch = batch_of(world, 3)
+    unreachable = batch[1][0].watermark_token
+    verify = world.doverunner.verify_token
+
+    def flaky(token: str) -> TokenVerification:
+        if token == unreachable:
+            raise TransportError("DoveRunner token verification: connection reset", maybe_processed=False)
+        return verify(token)
+
+    monkeypatch.setattr(world.doverunner, "verify_token", flaky)
+
+    results = world.revoker().handle_batch(batch)
+
+    assert isinstance(results[1], TransportError)
+    assert [r.action for r in (results[0], results[2]) if isinstance(r, RevocationResult)] == ["blocked", "blocked"]
+    assert [call for call, _ in world.blocker.calls] == ["block"]
+
+
+def test_a_web_acl_that_cannot_be_written_fails_every_notification_waiting_on_it(
+    world: Revocation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batch = [*batch_of(world, 2), (parse_message(failure(1001, "FD007")), failure(1001, "FD007"))]
+
+    def unreachable(tokens: list[str]) -> object:
+        raise ConnectionError("WAF unreachable")
+
+    monkeypatch.setattr(world.blocker, "block", unreachable)
+
+    results = world.revoker().handle_batch(batch)
+
+    assert [type(r).__name__ for r in results] == ["ConnectionError", "ConnectionError", "RevocationResult"]
+    assert world.ledger.all() == []
+
+
+def test_when_a_batch_does_not_all_fit_those_that_fit_are_blocked_and_the_rest_refused_for_room(
+    world: Revocation,
+) -> None:
+    world.blocker.capacity = 2
+    batch = batch_of(world, 3)
+
+    results = world.revoker().handle_batch(batch)
+
+    assert [r.action for r in results if isinstance(r, RevocationResult)] == ["blocked", "blocked", "no_room"]
+    assert len(world.blocker.blocked) == 2
+
+
+def test_the_same_session_twice_in_a_batch_is_blocked_once_and_repeated_once(world: Revocation) -> None:
+    message = fd004(1001)
+    again = fd004(2002)
+
+    results = world.revoker().handle_batch([(parse_message(message), message), (parse_message(again), again)])
+
+    assert [r.action for r in results if isinstance(r, RevocationResult)] == ["blocked", "already_blocked"]
+    assert world.ledger.get(TOKEN)["detection_ids"] == [1001, 2002]  # type: ignore[index]
