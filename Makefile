@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
 CDK := npx --yes aws-cdk@2.1148.1
 
-.PHONY: setup demo test test-fast lint typecheck bench bench-burst bench-flood bench-preflight bench-revocation synth deploy scan clean
+.PHONY: setup demo test test-fast lint typecheck bench bench-burst bench-flood bench-preflight bench-revocation bench-tracking synth deploy scan clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,9 @@ bench-flood: setup
 
 bench-revocation: setup
 	$(BIN)/python bench/revocation_batch.py
+
+bench-tracking: setup
+	$(BIN)/python bench/tracking_cost.py
 
 bench-preflight: setup
 	$(BIN)/python bench/preflight.py

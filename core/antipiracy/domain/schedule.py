@@ -18,4 +18,8 @@ class WaitPolicy(Protocol):
 
 def next_wait(attempt: int, policy: WaitPolicy) -> int:
     """Waits grow from the initial wait by `wait_growth` per check, up to the cap."""
-    return int(min(policy.max_wait_seconds, policy.initial_wait_seconds * policy.wait_growth**attempt))
+    try:
+        grown = policy.initial_wait_seconds * policy.wait_growth**attempt
+    except OverflowError:  # a float growth past about 1,000 doublings: far past any cap
+        grown = policy.max_wait_seconds
+    return int(min(policy.max_wait_seconds, grown))

@@ -47,6 +47,13 @@ def test_the_cap_holds_for_any_attempt_however_large() -> None:
     assert next_wait(10_000, policy) == 900
 
 
+def test_the_cap_holds_past_what_a_float_growth_can_hold() -> None:
+    # A week of checks every 300 s is 2,016 of them; 2.0 ** 2016 is past any float.
+    policy = Policy(initial_wait_seconds=30, max_wait_seconds=300, wait_growth=2.0)
+
+    assert next_wait(2016, policy) == 300
+
+
 @given(
     initial=st.integers(min_value=1, max_value=3600),
     extra=st.integers(min_value=0, max_value=86_400),
