@@ -44,6 +44,7 @@ BENCH_CONTEXT = {
     "doverunner:waitGrowth": 2,
     "doverunner:maxTrackingSeconds": 7 * 24 * 3600,
     "doverunner:maxReceiveCount": 5,
+    "doverunner:notifiedPollSeconds": 240,
     # The local run's threshold is above its 40 MB compliant samples; the burst's videos are short clips, so
     # every 20th is made 9 MiB and goes by URL detection as before.
     "doverunner:urlDetectionThresholdBytes": 8 * MIB,

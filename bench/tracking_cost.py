@@ -6,12 +6,13 @@ fixed 300 s poller (Wait 300 s, Check, Choice) walked the same way.
 
 1. `python app.py` synthesizes the app with cdk.json's context (and `--context` on top); the tracking state
    machine's definition is read from the template (its ARNs resolved to their logical IDs).
-2. A walker enters its states as Step Functions would: Task, Choice (BooleanEquals, And, Or, Not), Wait, Pass,
-   Succeed, Fail, Catch of States.Timeout; a waitForTaskToken task ends when a notification sends task success or
-   at its TimeoutSecondsPath. The Check task's output is the real Check logic (`services/track.check`) run against
-   in-memory jobs and a DoveRunner whose detection ends at the scenario's time, on a simulated clock; the wait
-   task's function is the real waiter (`services/wake.keep_or_wake`). A notification arrives 2 s after the
-   detection ends, and wakes the waiting execution (`services/wake.Waker`).
+2. A walker enters its states as Step Functions would: Task, Choice (BooleanEquals, IsPresent, And, Or, Not), Wait,
+   Pass, Succeed, Fail, Catch of States.Timeout; a waitForTaskToken task ends when its function or a notification
+   sends task success, or at its time-out. The Check task runs the real logic (`services/track.check_and_wait`,
+   or `services/track.check` for the fixed poller's plain task) against in-memory jobs and a DoveRunner whose
+   detection ends at the scenario's time, on a simulated clock from its submission (the execution starting 5 s
+   later). A notification arrives 2 s after the detection ends and goes through the real waker
+   (`services/wake.Waker`), which ends a kept wait with its result.
 3. Counted per detection: state transitions (states entered), Lambda invocations, DynamoDB writes (each write call
    the functions make on the jobs table, counted as they run; the report step's writes included). Dollars per 1,000
    detections at us-east-1 list prices (2026): $0.025 per 1,000 transitions; Lambda $0.20 per million requests
@@ -26,23 +27,26 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import tempfile
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # the functions' logs are not the table
 sys.path[:0] = [str(ROOT / "tests" / "support")]
 
 from fakes import FakeDoveRunner, MemoryExecutions, MemoryJobs  # noqa: E402
 
 from antipiracy.config import PipelineConfig  # noqa: E402
 from antipiracy.domain.jobs import JobState, dr_title, now_iso  # noqa: E402
-from antipiracy.services.track import check  # noqa: E402
-from antipiracy.services.wake import Waker, keep_or_wake  # noqa: E402
+from antipiracy.domain.schedule import WOKEN  # noqa: E402
+from antipiracy.services.track import check, check_and_wait  # noqa: E402
+from antipiracy.services.wake import Waker  # noqa: E402
 from doverunner_local.stack import synthesize  # noqa: E402
 
 TRANSITION_USD = 0.025 / 1000
@@ -51,6 +55,9 @@ LAMBDA_GB_SECOND_USD = 0.0000133334
 BILLED_SECONDS = 0.1
 WRITE_UNIT_USD = 0.625 / 1_000_000
 NOTIFICATION_DELAY = 2.0
+# The execution starts a moment after DoveRunner took the detection (the submit function's own end): the safety
+# net's polls then do not land on the hour a detection ends at, which would hide what the notification does.
+TRACKING_STARTS_AFTER = 5.0
 DURATIONS = {"10 min": 600, "2 h": 7200, "24 h": 86400, "7 days": 7 * 86400}
 WRITES = frozenset({"create", "update", "begin_check", "keep_wake_token", "request_wake"})
 
@@ -82,8 +89,9 @@ def _resolve(part: Any) -> str:
     return "<" + json.dumps(part).replace('"', "'") + ">"  # inside a JSON string: no double quotes
 
 
-def synthesized(context: dict[str, Any]) -> tuple[dict[str, Any], dict[str, int], dict[str, Any]]:
-    """The tracking state machine's definition, each function's memory (MB) by logical ID, and the context."""
+def synthesized(context: dict[str, Any]) -> tuple[dict[str, Any], dict[str, int], PipelineConfig]:
+    """The tracking state machine's definition, each function's memory (MB) by logical ID, and the settings the
+    tracker function reads from its environment as synthesized (a reference to a resource given a stand-in)."""
     with tempfile.TemporaryDirectory(prefix="tracking-cost-") as folder:
         synthesize(Path(folder), context)
         template = json.loads((Path(folder) / "DoveRunnerDetection.template.json").read_text())
@@ -96,8 +104,16 @@ def synthesized(context: dict[str, Any]) -> tuple[dict[str, Any], dict[str, int]
         for name, r in resources.items()
         if r["Type"] == "AWS::Lambda::Function"
     }
-    cdk = json.loads((ROOT / "cdk.json").read_text())["context"]
-    return json.loads(text), memory, {**cdk, **context}
+    (tracker,) = [
+        r
+        for name, r in resources.items()
+        if r["Type"] == "AWS::Lambda::Function" and name.startswith("TrackingTracker")
+    ]
+    environment = {
+        name: value if isinstance(value, str) else "stand-in"
+        for name, value in tracker["Properties"]["Environment"]["Variables"].items()
+    }
+    return json.loads(text), memory, PipelineConfig.from_env(environment)
 
 
 def fixed_poller(check_resource: str) -> dict[str, Any]:
@@ -154,6 +170,8 @@ def _choose(rule: dict[str, Any], data: dict[str, Any]) -> bool:
         return not _choose(rule["Not"], data)
     if "BooleanEquals" in rule:
         return _get(data, rule["Variable"]) is rule["BooleanEquals"]
+    if "IsPresent" in rule:
+        return (_get(data, rule["Variable"]) is not None) is rule["IsPresent"]
     raise NotImplementedError(f"a Choice rule the walker does not know: {sorted(rule)}")
 
 
@@ -175,9 +193,11 @@ class Detection:
     notified: bool
     config: PipelineConfig
     memory: dict[str, int]
-    clock: float = 0.0
+    clock: float = TRACKING_STARTS_AFTER
     start: datetime = datetime(2026, 12, 1, tzinfo=UTC)
     tally: Tally = field(default_factory=Tally)
+    notification_sent: bool = False
+    tokens: int = 0
 
     def __post_init__(self) -> None:
         self.memory_jobs = MemoryJobs()
@@ -203,30 +223,45 @@ class Detection:
         self.tally.invocations[function] += 1
         self._settle()
         if "Tracker" in function:
-            result = check(self.job_id, payload.get("check") or {}, jobs=self.jobs, client=self.doverunner,
-                           config=self.config, now=self.now())  # fmt: skip
+            if "task_token" in payload:
+                result = check_and_wait(self.job_id, payload["task_token"], jobs=self.jobs, client=self.doverunner,
+                                        executions=self.executions, config=self.config, now=self.now())  # fmt: skip
+            else:
+                result = check(self.job_id, payload.get("check") or {}, jobs=self.jobs, client=self.doverunner,
+                               config=self.config, now=self.now())  # fmt: skip
             self.tally.item_bytes = max(
                 self.tally.item_bytes, len(json.dumps(self.memory_jobs.require(self.job_id), default=str))
             )
             return result
-        if "Waiter" in function:
-            return keep_or_wake(self.job_id, "token", int(payload.get("attempt") or 0), jobs=self.jobs,
-                                executions=self.executions)  # fmt: skip
         if "Reporter" in function:
             self.jobs.update(self.job_id, {"state": "COMPLETED"})  # the report step's own write of the final state
             return {}
         raise NotImplementedError(function)
 
-    def wait_for_token(self, timeout: float) -> bool:
-        """A waitForTaskToken wait from now: True when a notification ended it, False at its time-out."""
+    def _notify_within(self, seconds: float) -> bool:
+        """Delivers the notification through the waker when it is due within the next `seconds`; True if it was."""
         notify_at = self.ends_after + NOTIFICATION_DELAY
-        if self.notified and self.clock <= notify_at < self.clock + timeout:
-            self.clock = notify_at
-            self._settle()
-            Waker(self.jobs, self.executions).wake(self.job_id)
-            return True
-        self.clock += timeout
-        return False
+        if not self.notified or self.notification_sent or not self.clock <= notify_at < self.clock + seconds:
+            return False
+        self.clock = notify_at
+        self._settle()
+        self.notification_sent = True
+        Waker(self.jobs, self.executions).wake(self.job_id)
+        return True
+
+    def pass_time(self, seconds: float) -> None:
+        """A plain Wait: a notification meanwhile only marks the job (no wait to end)."""
+        end = self.clock + seconds
+        self._notify_within(seconds)
+        self.clock = end
+
+    def wait_for_token(self, token: str, timeout: float) -> dict[str, Any] | None:
+        """A waitForTaskToken wait from now: its output when a notification ended it, None at its time-out."""
+        end = self.clock + timeout
+        if self._notify_within(timeout) and (token, self.job_id) in self.executions.woken:
+            return dict(WOKEN)  # what the waker's adapter sends as the task's output
+        self.clock = end
+        return None
 
 
 def walk(definition: dict[str, Any], detection: Detection, limit: int = 100_000) -> Tally:
@@ -245,8 +280,7 @@ def walk(definition: dict[str, Any], detection: Detection, limit: int = 100_000)
             name = next((c["Next"] for c in state["Choices"] if _choose(c, data)), state.get("Default"))
             continue
         if kind == "Wait":
-            seconds = state.get("Seconds") or _get(data, state.get("SecondsPath", "$.none"))
-            detection.clock += float(seconds)
+            detection.pass_time(float(state.get("Seconds") or _get(data, state.get("SecondsPath", "$.none"))))
             name = state["Next"]
             continue
         if kind == "Pass":
@@ -257,20 +291,25 @@ def walk(definition: dict[str, Any], detection: Detection, limit: int = 100_000)
         if ":function:" not in function:
             name = state.get("Next")  # SQS, S3: a transition, no function
             continue
-        payload = {k.removesuffix(".$"): (_get(data, v) if k.endswith(".$") else v)
-                   for k, v in ((state.get("Parameters") or {}).get("Payload") or data).items()}  # fmt: skip
-        result = detection.invoke(function, payload if "Parameters" in state else data)
+        detection.tokens += 1
+        token = f"token-{detection.tokens}"
+        parameters = (state.get("Parameters") or {}).get("Payload")
+        payload = data if parameters is None else {
+            key.removesuffix(".$"): (token if value == "$$.Task.Token" else _get(data, value))
+            if key.endswith(".$") else value
+            for key, value in parameters.items()
+        }  # fmt: skip
+        result = detection.invoke(function, payload)
         if resource.endswith(".waitForTaskToken"):
-            if result.get("waiting") is False:
-                name = state["Next"]
-                continue
-            timeout = float(_get(data, state["TimeoutSecondsPath"]))
-            if detection.wait_for_token(timeout):
-                name = state["Next"]
-            else:
+            output = detection.executions.completed.get(token) or detection.wait_for_token(
+                token, float(state.get("TimeoutSeconds") or _get(data, state.get("TimeoutSecondsPath", "$.none")))
+            )
+            if output is None:
                 catch = next(c for c in state["Catch"] if "States.Timeout" in c["ErrorEquals"])
+                data = _put(data, catch.get("ResultPath", "$"), {"Error": "States.Timeout"})
                 name = catch["Next"]
-            continue
+                continue
+            result = output
         data = _put(data, state.get("ResultPath", "$"), result)
         name = state.get("Next")
     tally.writes = detection.jobs.writes
@@ -294,34 +333,33 @@ def _memory_of(function: str, memory: dict[str, int]) -> int:
     return memory.get(name, 128)
 
 
-def config_from(context: dict[str, Any]) -> PipelineConfig:
-    base = PipelineConfig.from_env({"JOBS_TABLE": "jobs", "DOVERUNNER_SECRET_ID": "s", "DOVERUNNER_SITE_ID": "DEMO"})
-    return replace(
-        base,
-        initial_wait_seconds=int(context["doverunner:initialWaitSeconds"]),
-        max_wait_seconds=int(context["doverunner:maxWaitSeconds"]),
-        wait_growth=float(context["doverunner:waitGrowth"]),
-        max_tracking_seconds=int(context["doverunner:maxTrackingSeconds"]),
-    )
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--context", default="{}", help="JSON context on top of cdk.json's")
     args = parser.parse_args()
-    definition, memory, context = synthesized(json.loads(args.context))
-    config = config_from(context)
-    tracker = next(s["Resource"] for s in definition["States"].values() if "Tracker" in str(s.get("Resource", "")))
-    machines = {"as synthesized": definition, "fixed 300 s poller": fixed_poller(tracker)}
+    context = json.loads(args.context)
+    machines: dict[str, tuple[dict[str, Any], dict[str, int], PipelineConfig]] = {}
+    for registered in (True, False):
+        label = "notifications registered" if registered else "not registered"
+        machines[label] = synthesized({**context, "doverunner:notificationsRegistered": registered})
+    definition, memory, config = machines["not registered"]
+    tracker = next(
+        function
+        for s in definition["States"].values()
+        if "Tracker" in (function := (s.get("Parameters") or {}).get("FunctionName", s.get("Resource", "")))
+    )
+    machines["fixed 300 s poller"] = (fixed_poller(tracker), memory, config)
     print(f"python {sys.version.split()[0]}; waits {config.initial_wait_seconds} s growing x{config.wait_growth} "
-          f"to {config.max_wait_seconds} s; tracking at most {config.max_tracking_seconds} s\n")  # fmt: skip
+          f"to {config.max_wait_seconds} s; with notifications registered the safety net polls a known detection "
+          f"every {machines['notifications registered'][2].poll_seconds} s; tracking at most "
+          f"{config.max_tracking_seconds} s\n")  # fmt: skip
     print("| machine | detection | notification | transitions | Lambda invocations | DynamoDB writes | "
           "result after s | ended | $ per 1,000 |")  # fmt: skip
     print("|---|---|---|---:|---:|---:|---:|---|---:|")
-    for machine, walked in machines.items():
+    for machine, (walked, memory, config) in machines.items():
         for label, seconds in DURATIONS.items():
             for notified in (True, False):
-                if machine != "as synthesized" and notified:
+                if machine == "fixed 300 s poller" and notified:
                     continue  # the fixed poller has no way to be woken
                 detection = Detection(seconds, notified, config, memory)
                 tally = walk(walked, detection)

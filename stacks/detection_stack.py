@@ -90,8 +90,7 @@ class DoveRunnerDetectionStack(Stack):
         for name in ("Revoker", "Lifter"):
             if name in functions:
                 self._grant_jobs(functions[name].role, query=True)
-        # A notification ends its job's wait (docs/pipeline.md); the waiter keeps the token on the job.
-        self.tracking.allow_wake_tokens(self.jobs.table.table_arn)
+        # A notification ends its job's wait (docs/pipeline.md); the tracker keeps the token on the job.
         if self.revocation is not None:
             self.tracking.allow_waking(self.revocation.revoker)
         # An upload made again on tracking's request: its execution checks at once.
@@ -103,7 +102,7 @@ class DoveRunnerDetectionStack(Stack):
         submit.allow_publishing(self.observability.operator_topic, topic_key)
         self.prober = self._prober(inputs, settings)
         functions["Prober"] = self.prober
-        lambdas = {name: f.function for name, f in functions.items()} | {"Waiter": self.tracking.waiter.function}
+        lambdas = {name: f.function for name, f in functions.items()}
         self.observability.watch_dead_letter_queue(self.ingest.dead_letter_queue)
         if self.revocation is not None:
             self.observability.watch_dead_letter_queue(

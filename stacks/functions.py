@@ -29,7 +29,7 @@ from stacks.shared_layer import DoveRunnerClientLayer, package_fingerprint
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = REPO_ROOT / "functions"
 CORE_PACKAGE = REPO_ROOT / "core" / "antipiracy"
-HANDLERS = ("submit", "tracker", "reporter", "revoker", "lifter", "registrar", "waiter", "webacl", "prober")
+HANDLERS = ("submit", "tracker", "reporter", "revoker", "lifter", "registrar", "webacl", "prober")
 # Read by Powertools itself: every function gets them, none of the settings read them.
 POWERTOOLS_ENVIRONMENT = {
     names.POWERTOOLS_SERVICE_NAME: names.SERVICE_NAME,

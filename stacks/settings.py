@@ -61,6 +61,10 @@ class Settings:
     publisher_key_serial: int = 1
     # Registers the topic with DoveRunner at deploy time; opt-in: a site holds one registration only (A4029).
     register_topic: bool = False
+    # DoveRunner's notifications reach the stack (registered at deploy time, or by hand: then set it): tracking then
+    # polls a known detection only every notifiedPollSeconds, the lag of a result whose notification was lost.
+    notifications_registered: bool | None = None  # None: as registerTopic
+    notified_poll_seconds: int = 3600
 
     layer_architecture: str = "arm64"
 
@@ -74,7 +78,7 @@ class Settings:
                 continue
             default = field.default
             try:
-                if isinstance(default, bool):
+                if isinstance(default, bool) or default is None:  # None: an optional flag (notificationsRegistered)
                     values[field.name] = raw if isinstance(raw, bool) else str(raw).lower() == "true"
                 elif isinstance(default, int):
                     values[field.name] = int(raw)
@@ -120,8 +124,21 @@ class Settings:
                 f"{MAX_REVOKER_CONCURRENCY} (Lambda's limits for an SQS event source), "
                 f"got {self.revoker_max_concurrency}"
             )
+        if self.notified_poll_seconds <= self.max_wait_seconds:
+            # The growing waits of a detection not found yet must stay shorter than the wait for a notification.
+            raise ValueError(f"context {PREFIX}notifiedPollSeconds must be longer than {PREFIX}maxWaitSeconds")
         if self.publisher_key_serial < 1:
             raise ValueError(f"context {PREFIX}publisherKeySerial must be at least 1, got {self.publisher_key_serial}")
+
+    @property
+    def notified(self) -> bool:
+        """Whether DoveRunner's notifications are expected (registerTopic unless said otherwise)."""
+        return self.register_topic if self.notifications_registered is None else self.notifications_registered
+
+    @property
+    def poll_seconds(self) -> int:
+        """The Check step's time-out: the safety net's poll with notifications, the longest wait without."""
+        return self.notified_poll_seconds if self.notified else self.max_wait_seconds
 
     def function_environment(self) -> dict[str, str]:
         """What the detection functions read of these settings (antipiracy.environment, core/antipiracy/config.py)."""
@@ -133,6 +150,8 @@ class Settings:
             names.RESULTS_PREFIX: self.results_prefix,
             names.INITIAL_WAIT_SECONDS: str(self.initial_wait_seconds),
             names.MAX_WAIT_SECONDS: str(self.max_wait_seconds),
+            names.POLL_SECONDS: str(self.poll_seconds),
+            names.NOTIFICATIONS_REGISTERED: str(self.notified).lower(),
             names.WAIT_GROWTH: str(self.wait_growth),
             names.MAX_TRACKING_SECONDS: str(self.max_tracking_seconds),
             names.FIND_UPLOAD_SECONDS: str(self.find_upload_seconds),

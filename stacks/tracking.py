@@ -1,8 +1,10 @@
-"""Tracking: one Step Functions execution per job that checks its detection with growing waits until it ends,
-then writes the report and publishes the result. A DoveRunner notification about the detection ends a wait early
-(core/antipiracy/services/wake.py); the wait's time-out is the fallback. An upload whose answer never came and whose
-detection never appeared is asked for again through the ingest queue. Every step that can fail ends in a report,
-and a report step that fails in a fallback report, so no job stays unfinished."""
+"""Tracking: one Step Functions execution per job that checks its detection until it ends, then writes the report
+and publishes the result. Notification first: after a check the Check step waits for its task token, which a
+DoveRunner notification about the detection uses to end the wait (core/antipiracy/services/wake.py); its time-out
+is the safety net's poll. Shorter waits (growing while no notification is expected) are plain Wait states. An
+upload whose answer never came and whose detection never appeared is asked for again through the ingest queue.
+Every step that can fail ends in a report, and a report step that fails in a fallback report, so no job stays
+unfinished."""
 
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from stacks.topics import encrypted_topic
 
 LAST_RESORT_REASON = "the report step and its fallback failed; this report was written by the state machine"
 # Errors of the Check step worth another try before the job is reported as failed: DoveRunner unreachable.
+CHECK_FUNCTION_TIMEOUT = Duration.seconds(60)
 TRANSIENT_ERRORS = ["TransportError", "Lambda.TooManyRequestsException", "Lambda.ServiceException"]
 
 
@@ -53,6 +56,7 @@ class Tracking(Construct):
             "Tracker",
             handler_folder="tracker",
             description="DoveRunner detection: checks a job's detection status and records it",
+            timeout=CHECK_FUNCTION_TIMEOUT,
         )
         self.reporter = inputs.function(
             self,
@@ -63,23 +67,14 @@ class Tracking(Construct):
         )
         self.reporter.allow_publishing(self.results_topic, topic_key)
         self.reporter.allow_report_writes(bucket, settings.results_prefix)
-        self.waiter = inputs.function(
-            self,
-            "Waiter",
-            handler_folder="waiter",
-            description="DoveRunner detection: keeps a waiting job's task token, so a notification ends the wait",
-            # The jobs table and nothing else: no DoveRunner credentials.
-            environment={names.JOBS_TABLE: inputs.environment[names.JOBS_TABLE]},
-            timeout=Duration.seconds(30),
-        )
         self._results_prefix = settings.results_prefix
         self.state_machine = self._state_machine(settings, inputs.log_retention)
-        # A policy of its own, outside the role: the waiter's function must not depend on the state machine,
-        # whose definition names the function.
+        # A policy of its own, outside the role: the tracker's function must not depend on the state machine,
+        # whose definition names the function. The tracker ends its own Check step's wait.
         iam.Policy(
             self,
-            "WaiterWakesItsExecution",
-            roles=[self.waiter.role],
+            "TrackerEndsItsWait",
+            roles=[self.tracker.role],
             statements=[self._send_task_success()],
         )
 
@@ -91,16 +86,22 @@ class Tracking(Construct):
         """Lets a function that handles notifications end an execution's wait."""
         function.role.add_to_policy(self._send_task_success())
 
-    def allow_wake_tokens(self, jobs_table_arn: str) -> None:
-        """The waiter writes the task token on the job: UpdateItem, nothing else."""
-        self.waiter.role.add_to_policy(iam.PolicyStatement(actions=["dynamodb:UpdateItem"], resources=[jobs_table_arn]))
-
     def _state_machine(self, settings: Settings, log_retention: logs.RetentionDays) -> sfn.StateMachine:
+        # One Check is a task that waits for its token (services/track.check_and_wait): it ends itself with the
+        # check's result, or keeps the token so that a notification ends it; its time-out is the safety net's poll.
         check = tasks.LambdaInvoke(
             self,
             "CheckDetection",
             lambda_function=self.tracker.function,
-            payload_response_only=True,
+            integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+            payload=sfn.TaskInput.from_object(
+                {"job_id": sfn.JsonPath.string_at("$.job_id"), "task_token": sfn.JsonPath.task_token}
+            ),
+            # The poll counts from the task's start, which the function's own run is part of: a run slower than
+            # the poll (DoveRunner slow, invocations queued) must not time the task out before it kept its token.
+            task_timeout=sfn.Timeout.duration(
+                Duration.seconds(settings.poll_seconds + CHECK_FUNCTION_TIMEOUT.to_seconds())
+            ),
             result_path="$.check",
             retry_on_service_exceptions=False,
         )
@@ -121,14 +122,14 @@ class Tracking(Construct):
             error="TrackingTimedOut",
             cause="no terminal status within the maximum tracking time",
         )
+        # No notification within the poll: the safety net checks again (the state stays as the last Check left it).
+        check.add_catch(check, errors=["States.Timeout"], result_path=sfn.JsonPath.DISCARD)
         check.add_catch(report_error, result_path="$.error")
         report_error.next(failed)
-        wait = self._wait_for_notification()
-        # Only when the waiter itself fails: a plain wait, so a broken waiter never makes the checks tight.
-        fallback = sfn.Wait(self, "WaitBeforeNextCheck", time=sfn.WaitTime.seconds_path("$.check.wait_seconds"))
-        wait.add_catch(check, errors=["States.Timeout"], result_path=sfn.JsonPath.DISCARD)
-        wait.add_catch(fallback, errors=["States.ALL"], result_path=sfn.JsonPath.DISCARD)
-        fallback.next(check)
+        # A wait shorter than the poll (waits growing while no notification is expected or the detection is not
+        # found yet, a live detection's time box): a plain wait.
+        wait = sfn.Wait(self, "WaitBeforeNextCheck", time=sfn.WaitTime.seconds_path("$.check.wait_seconds"))
+        wait.next(check)
         upload_again = tasks.SqsSendMessage(
             self,
             "RequestUploadAgain",
@@ -144,12 +145,19 @@ class Tracking(Construct):
         )
         upload_again.add_retry(interval=Duration.seconds(5), max_attempts=4, backoff_rate=2)
         upload_again.add_catch(report_error, result_path="$.error")
+
+        def flag(name: str) -> sfn.Condition:
+            path = f"$.check.{name}"
+            return sfn.Condition.and_(sfn.Condition.is_present(path), sfn.Condition.boolean_equals(path, True))
+
         decide = (
             sfn.Choice(self, "DetectionEnded")
-            .when(sfn.Condition.boolean_equals("$.check.terminal", True), report.next(sfn.Succeed(self, "Reported")))
-            .when(sfn.Condition.boolean_equals("$.check.timed_out", True), report_timeout.next(timed_out))
-            .when(sfn.Condition.boolean_equals("$.check.resubmit", True), upload_again.next(wait))
-            .otherwise(wait.next(check))
+            .when(flag("terminal"), report.next(sfn.Succeed(self, "Reported")))
+            .when(flag("timed_out"), report_timeout.next(timed_out))
+            .when(flag("resubmit"), upload_again.next(check))
+            .when(flag("wait"), wait)
+            # Woken by a notification: check at once.
+            .otherwise(check)
         )
         log_group = logs.LogGroup(self, "StateMachineLogs", retention=log_retention)
         machine = sfn.StateMachine(
@@ -182,7 +190,6 @@ class Tracking(Construct):
                     self,
                     f"{self.tracker.function.function_arn}:*",
                     f"{self.reporter.function.function_arn}:*",
-                    f"{self.waiter.function.function_arn}:*",
                     self._bucket.arn_for_objects(f"{self._results_prefix}*"),
                 ),
             ),
@@ -282,23 +289,3 @@ class Tracking(Construct):
         write.add_retry(interval=Duration.seconds(5), max_attempts=4, backoff_rate=2)
         write.add_catch(report_failed, result_path=sfn.JsonPath.DISCARD)
         return compose.next(write).next(report_failed)
-
-    def _wait_for_notification(self) -> tasks.LambdaInvoke:
-        """The wait between two Checks: ends when a notification sends task success to its token, or times out
-        after the wait the Check asked for (States.Timeout, the polling fallback)."""
-        return tasks.LambdaInvoke(
-            self,
-            "WaitForNotification",
-            lambda_function=self.waiter.function,
-            integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
-            payload=sfn.TaskInput.from_object(
-                {
-                    "job_id": sfn.JsonPath.string_at("$.job_id"),
-                    "attempt": sfn.JsonPath.number_at("$.check.attempt"),
-                    "task_token": sfn.JsonPath.task_token,
-                }
-            ),
-            task_timeout=sfn.Timeout.at("$.check.wait_seconds"),
-            # The state stays as the Check left it; the Check that follows starts from it.
-            result_path=sfn.JsonPath.DISCARD,
-        )

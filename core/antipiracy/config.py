@@ -147,6 +147,11 @@ class PipelineConfig(_FromEnvironment):
     presigned_url_seconds: int = field(metadata=_from(names.PRESIGNED_URL_SECONDS, "43200"))
     initial_wait_seconds: int = field(metadata=_from(names.INITIAL_WAIT_SECONDS, "30"))
     max_wait_seconds: int = field(metadata=_from(names.MAX_WAIT_SECONDS, "900"))
+    # The safety net's poll (the Check step's time-out less the function's own time): the longest a tracked job
+    # goes without a check. A wait as long is a wait a notification ends (services/track.check_and_wait).
+    poll_seconds: int = field(metadata=_from(names.POLL_SECONDS, "900"))
+    # DoveRunner's notifications reach this stack: once a detection is known, only the safety net polls.
+    notifications_registered: bool = field(metadata=_from(names.NOTIFICATIONS_REGISTERED, "false"))
     wait_growth: float = field(metadata=_from(names.WAIT_GROWTH, "2"))
     max_tracking_seconds: int = field(metadata=_from(names.MAX_TRACKING_SECONDS, str(7 * 24 * 3600)))
     find_upload_seconds: int = field(metadata=_from(names.FIND_UPLOAD_SECONDS, "1800"))
@@ -162,6 +167,14 @@ class PipelineConfig(_FromEnvironment):
     def _validate(self) -> None:
         if self.initial_wait_seconds < 1 or self.max_wait_seconds < self.initial_wait_seconds:
             raise ConfigError(f"{names.INITIAL_WAIT_SECONDS} must be at least 1 and at most {names.MAX_WAIT_SECONDS}")
+        if self.poll_seconds < self.max_wait_seconds or (
+            self.notifications_registered and self.poll_seconds == self.max_wait_seconds
+        ):
+            # With notifications, a wait as long as the poll is a wait for one: the growing waits must stay shorter.
+            raise ConfigError(
+                f"{names.POLL_SECONDS} must be at least {names.MAX_WAIT_SECONDS}, "
+                f"and longer with {names.NOTIFICATIONS_REGISTERED}"
+            )
         if not self.requests_prefix.startswith(self.inbox_prefix) or self.requests_prefix == self.inbox_prefix:
             raise ConfigError(
                 f"{names.REQUESTS_PREFIX} ({self.requests_prefix!r}) must be a folder under {names.INBOX_PREFIX} "
@@ -175,20 +188,6 @@ class PipelineConfig(_FromEnvironment):
 def config() -> PipelineConfig:
     """The configuration of this process (a Lambda's cold start reads it once)."""
     return PipelineConfig.from_env()
-
-
-@_contract(names.WAITER)
-@dataclass(frozen=True)
-class WaiterConfig(_FromEnvironment):
-    """What the waiter reads: the jobs table, nothing else (no DoveRunner credentials)."""
-
-    jobs_table: str = field(metadata=_from(names.JOBS_TABLE))
-
-
-@once
-def jobs_table() -> str:
-    """The jobs table's name, for a function that needs no other setting (the waiter)."""
-    return WaiterConfig.from_env().jobs_table
 
 
 @_contract(names.REVOCATION)

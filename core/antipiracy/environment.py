@@ -31,6 +31,8 @@ FORCE_URL_DETECTION: Final = "FORCE_URL_DETECTION"
 PRESIGNED_URL_SECONDS: Final = "PRESIGNED_URL_SECONDS"
 INITIAL_WAIT_SECONDS: Final = "INITIAL_WAIT_SECONDS"
 MAX_WAIT_SECONDS: Final = "MAX_WAIT_SECONDS"
+POLL_SECONDS: Final = "POLL_SECONDS"
+NOTIFICATIONS_REGISTERED: Final = "NOTIFICATIONS_REGISTERED"
 WAIT_GROWTH: Final = "WAIT_GROWTH"
 MAX_TRACKING_SECONDS: Final = "MAX_TRACKING_SECONDS"
 FIND_UPLOAD_SECONDS: Final = "FIND_UPLOAD_SECONDS"
@@ -97,6 +99,8 @@ DETECTION_TUNING: Final = frozenset(
         PRESIGNED_URL_SECONDS,
         INITIAL_WAIT_SECONDS,
         MAX_WAIT_SECONDS,
+        POLL_SECONDS,
+        NOTIFICATIONS_REGISTERED,
         WAIT_GROWTH,
         MAX_TRACKING_SECONDS,
         FIND_UPLOAD_SECONDS,
@@ -134,8 +138,6 @@ REVOCATION: Final = SettingsVariables(
     optional=frozenset({DEAD_LETTER_QUEUE_URL}),
 )
 REGISTRAR: Final = SettingsVariables("RegistrarConfig", DOVERUNNER_SITE)
-# The waiter needs the jobs table and nothing else: no DoveRunner credentials (antipiracy.config.jobs_table()).
-WAITER: Final = SettingsVariables("WaiterConfig", frozenset({JOBS_TABLE}))
 NOTHING: Final = SettingsVariables("nothing", frozenset())
 
 
@@ -176,14 +178,12 @@ FUNCTIONS: Final[Mapping[str, FunctionEnvironment]] = {
     # config(): starts the tracking execution of each job; publishes the result of a job it ends (rejected,
     # refused, held) and tells the operator when it pauses submissions.
     "submit": FunctionEnvironment(PIPELINE, uses=frozenset({STATE_MACHINE_ARN, RESULTS_TOPIC_ARN, OPERATOR_TOPIC_ARN})),
-    # config(): checks a detection; neither starts executions nor publishes.
+    # config(): checks a detection and ends or keeps its own wait; neither starts executions nor publishes.
     "tracker": FunctionEnvironment(PIPELINE),
     # config(): writes the report and publishes the result.
     "reporter": FunctionEnvironment(PIPELINE, uses=frozenset({RESULTS_TOPIC_ARN})),
     # prober_config(): resumes paused submissions when DoveRunner takes requests again.
     "prober": FunctionEnvironment(PROBER),
-    # jobs_table(): keeps a task token on the job.
-    "waiter": FunctionEnvironment(WAITER),
     # revocation_config(): sends invalid notifications to the dead-letter queue.
     "revoker": FunctionEnvironment(REVOCATION, uses=frozenset({DEAD_LETTER_QUEUE_URL})),
     # revocation_config(): lifts expired blocks.

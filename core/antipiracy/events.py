@@ -62,15 +62,13 @@ def step_input(event: Any, step: str) -> tuple[str, dict[str, Any]]:
     return job_id, check if isinstance(check, dict) else {}
 
 
-def wait_input(event: Any) -> tuple[str, str, int]:
-    """The job id, task token and Check attempt from the wait task's payload."""
+def check_input(event: Any) -> tuple[str, str]:
+    """The job id and task token from the Check task's payload."""
     if not isinstance(event, dict):
-        raise ValueError("the wait step needs a JSON object")
-    job_id, token, attempt = event.get("job_id"), event.get("task_token"), event.get("attempt")
+        raise ValueError("the Check step needs a JSON object")
+    job_id, token = event.get("job_id"), event.get("task_token")
     if not isinstance(job_id, str) or not job_id:
-        raise ValueError("the wait step needs a job_id")
+        raise ValueError("the Check step needs a job_id")
     if not isinstance(token, str) or not token:
-        raise ValueError("the wait step needs a task_token")
-    if isinstance(attempt, bool) or not isinstance(attempt, int) or attempt < 0:
-        raise ValueError("the wait step needs the Check's attempt (a number)")
-    return job_id, token, attempt
+        raise ValueError("the Check step needs a task_token")
+    return job_id, token

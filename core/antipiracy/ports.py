@@ -124,6 +124,10 @@ class Executions(Protocol):
         """Ends a wait with task success; False when the wait was over or Step Functions refused."""
         ...
 
+    def complete(self, token: str, output: Mapping[str, Any]) -> None:
+        """Ends the caller's own task with `output` as its result; raises when Step Functions refuses."""
+        ...
+
 
 class ResultsTopic(Protocol):
     def publish(self, message: Mapping[str, Any], attributes: Mapping[str, str]) -> None: ...

@@ -23,7 +23,6 @@ from antipiracy.config import (
     RegistrarConfig,
     RevocationConfig,
     config,
-    jobs_table,
     prober_config,
     revocation_config,
 )
@@ -168,17 +167,9 @@ def prober_holds() -> Holds:
     )
 
 
-# ---- the waiter (given the jobs table only) ------------------------------------------------------------------
-
-
-@once
-def waiter_jobs() -> JobsTable:
-    return JobsTable(_dynamodb().Table(jobs_table()))
-
-
 @once
 def waker_executions() -> StepFunctionsExecutions:
-    """Step Functions for ending waits: no state machine needed."""
+    """Step Functions for ending waits (the tracker's own, a notification's): no state machine needed."""
     return StepFunctionsExecutions(_sfn())
 
 

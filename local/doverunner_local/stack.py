@@ -34,6 +34,10 @@ LOCAL_CONTEXT: dict[str, Any] = {
     "doverunner:maxWaitSeconds": 2,
     "doverunner:waitGrowth": 1.5,
     "doverunner:maxTrackingSeconds": 300,
+    # The local DoveRunner's notifications reach the stack (the topic is registered at start, as an operator does):
+    # a known detection is polled every 3 s (longer than the waits) plus the tracker's time-out as the safety net.
+    "doverunner:notificationsRegistered": True,
+    "doverunner:notifiedPollSeconds": 3,
     # The local DoveRunner lists an upload's detection as the upload ends: an unanswered upload is repeated in 10 s.
     "doverunner:findUploadSeconds": 10,
     # Above the 40 MB compliant samples, small enough that the demo shows the URL-detection path with a 50 MiB file

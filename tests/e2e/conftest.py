@@ -39,11 +39,15 @@ class StackConfig:
 # The app as the demo deploys it.
 DEFAULT = StackConfig("local")
 # Waits long enough that polling alone would be slow: only DoveRunner's notification makes a report come quickly.
-# A detection takes four steps: the first Check (right after the upload) finds it running, then waits 30 s.
+# A detection takes four steps: the first Check (right after the upload) finds it running, then waits up to 120 s.
 NOTIFICATION_WAKES = StackConfig(
     "local_waiting_long",
     step_seconds=1.0,
-    context={"doverunner:initialWaitSeconds": 30, "doverunner:maxWaitSeconds": 60},
+    context={
+        "doverunner:initialWaitSeconds": 30,
+        "doverunner:maxWaitSeconds": 60,
+        "doverunner:notifiedPollSeconds": 120,
+    },
 )
 # Outside us-east-1: the CloudFront web ACL is made in us-east-1 by a custom resource.
 OTHER_REGION = StackConfig("local_in_eu_west_1", region="eu-west-1")

@@ -8,11 +8,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from fakes import MemoryExecutions
 from lambda_context import FakeContext
 from lambda_environment import LambdaEnvironment
 from lambda_events import sqs_event
 from local_pipeline import LocalPipeline
 
+from antipiracy import wiring
 from antipiracy.domain.jobs import job_id_for
 
 
@@ -64,20 +66,28 @@ def test_submit_handler_holds_the_job_and_says_why_when_the_secret_is_not_filled
 
 
 def test_tracker_and_reporter_handlers_follow_a_job_to_its_report(
-    lambda_env: LambdaEnvironment, pipeline: LocalPipeline, video_bytes: Callable[..., bytes]
+    lambda_env: LambdaEnvironment,
+    pipeline: LocalPipeline,
+    video_bytes: Callable[..., bytes],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from reporter.handler import lambda_handler as report
     from submit.handler import lambda_handler as submit
     from tracker.handler import lambda_handler as track
 
+    # Step Functions' callbacks stood in for: what each Check step ended its own task with
+    executions = MemoryExecutions()
+    monkeypatch.setattr(wiring, "waker_executions", lambda: executions)
     ref = pipeline.put("inbox/movie.mp4", video_bytes(mark="0000000000000001"))
     submit(sqs_event(pipeline.s3_event(ref)), FakeContext())
     (execution,) = pipeline.executions()
     state: dict[str, Any] = json.loads(pipeline.sfn.describe_execution(executionArn=execution["executionArn"])["input"])
 
-    for _ in range(200):
-        state["check"] = track(state, FakeContext())
-        if state["check"]["terminal"]:
+    for attempt in range(200):
+        token = f"token-{attempt}"
+        track({**state, "task_token": token}, FakeContext())
+        state["check"] = executions.completed.get(token, {})
+        if state["check"].get("terminal"):
             break
         pipeline.local.emulator.wait_idle(0.05)
     summary = report(state, FakeContext())
@@ -123,18 +133,20 @@ def test_reporter_handler_writes_the_fallback_report_when_the_report_step_failed
     assert pipeline.jobs.require(job["job_id"])["reason"] == "the report step failed: 'history'"
 
 
-def test_waiter_handler_keeps_the_task_token_on_the_job(
+def test_tracker_handler_with_notifications_keeps_the_task_token_on_the_job(
     lambda_env: LambdaEnvironment, pipeline: LocalPipeline, video_bytes: Callable[..., bytes]
 ) -> None:
     from submit.handler import lambda_handler as submit
-    from waiter.handler import lambda_handler as wait
+    from tracker.handler import lambda_handler as track
 
+    lambda_env.set(NOTIFICATIONS_REGISTERED="true", POLL_SECONDS="3600")
+    pipeline.local.config.step_seconds = 600  # the detection stays running
     submit(sqs_event(pipeline.s3_event(pipeline.put("inbox/movie.mp4", video_bytes()))), FakeContext())
     (job,) = pipeline.dynamodb.Table(pipeline.config.jobs_table).scan()["Items"]
 
-    answer = wait({"job_id": job["job_id"], "attempt": 1, "task_token": "token-1"}, FakeContext())
+    answer = track({"job_id": job["job_id"], "task_token": "token-1"}, FakeContext())
 
-    assert answer == {"waiting": True}
+    assert (answer["then"], answer["wait_seconds"]) == ("waiting for a notification or the poll", 3600)
     assert pipeline.jobs.require(job["job_id"])["wake_token"] == "token-1"
 
 

@@ -1,5 +1,6 @@
-"""Waking a waiting execution: the task token kept on the job, taken once by a notification, and the race between
-the two closed on the job item (real DynamoDB API from the local AWS; Step Functions' callback API stood in for)."""
+"""Waking a waiting execution: the task token the Check step keeps on the job, taken once by a notification, and the
+race between the two closed on the job item (real DynamoDB API from the local AWS; Step Functions' callback API
+stood in for)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ class Tracked:
     job_id: str
 
     def wait(self, token: str, attempt: int = 1) -> dict[str, Any]:
-        """What the waiter does when the execution enters its wait."""
+        """What the Check step does after a check that waits: keep the token, or end its own wait at once."""
         return keep_or_wake(self.job_id, token, attempt, jobs=self.jobs, executions=StepFunctionsExecutions(self.sfn))
 
     def notify(self) -> str:
@@ -46,7 +47,7 @@ def tracked(aws_resource: Callable[..., Any]) -> Tracked:
     return Tracked(jobs, StepFunctionsCallbacks(), "job-1")
 
 
-def test_waiter_keeps_its_token_when_no_notification_came_since_the_check(tracked: Tracked) -> None:
+def test_the_check_keeps_its_token_when_no_notification_came_since_it_began(tracked: Tracked) -> None:
     answer = tracked.wait("token-1")
 
     assert answer == {"waiting": True}
@@ -73,7 +74,7 @@ def test_a_kept_token_is_taken_by_one_notification_only(tracked: Tracked) -> Non
     assert tracked.sfn.woken == ["token-1"]
 
 
-def test_notification_before_the_token_is_kept_makes_the_waiter_wake_at_once(tracked: Tracked) -> None:
+def test_notification_before_the_token_is_kept_makes_the_check_end_its_wait_at_once(tracked: Tracked) -> None:
     # given a notification between the Check and the wait: nothing to wake yet
     assert tracked.notify() == "marked"
 

@@ -76,3 +76,10 @@ def test_cdk_nag_makes_synthesis_fail_on_an_unacknowledged_finding(tmp_path: Pat
 def test_unknown_layer_architecture_in_context_is_refused() -> None:
     with pytest.raises(ValueError, match="unsupported layer architecture 'sparc'"):
         app_module.build_app({**NO_BUNDLING, ARCHITECTURE_CONTEXT_KEY: "sparc"})
+
+
+def test_a_notified_poll_no_longer_than_the_longest_wait_is_refused() -> None:
+    context = {**NO_BUNDLING, "doverunner:maxWaitSeconds": 900, "doverunner:notifiedPollSeconds": 900}
+
+    with pytest.raises(ValueError, match="notifiedPollSeconds must be longer than doverunner:maxWaitSeconds"):
+        app_module.build_app(context)

@@ -151,6 +151,8 @@ def test_the_detection_settings_read_the_values_the_stack_gives_as_it_means_them
         "presigned_url_seconds": 43200,
         "initial_wait_seconds": 30,
         "max_wait_seconds": 900,
+        "poll_seconds": 900,
+        "notifications_registered": False,
         "wait_growth": 2.0,
         "max_tracking_seconds": 7 * 24 * 3600,
         "find_upload_seconds": 1800,
@@ -192,22 +194,27 @@ def synthesize_one_function(outdir: Path, handler_folder: str, environment: dict
     app.synth()
 
 
+SITE = {names.DOVERUNNER_SECRET_ID: "secret", names.DOVERUNNER_SITE_ID: "DEMO", names.DOVERUNNER_API_URL: "https://x"}
+
+
 def test_a_function_missing_a_variable_its_settings_need_is_refused_at_synthesis(tmp_path: Path) -> None:
-    # given a waiter without the jobs table; when the app is synthesized, then it is refused, naming the variable
-    with pytest.raises(RuntimeError, match="waiter function's environment misses JOBS_TABLE"):
-        synthesize_one_function(tmp_path, "waiter", {})
+    # given a registrar without the secret; when the app is synthesized, then it is refused, naming the variable
+    without_secret = {k: v for k, v in SITE.items() if k != names.DOVERUNNER_SECRET_ID}
+
+    with pytest.raises(RuntimeError, match="registrar function's environment misses DOVERUNNER_SECRET_ID"):
+        synthesize_one_function(tmp_path, "registrar", without_secret)
 
 
 def test_a_function_given_a_variable_its_settings_never_read_is_refused_at_synthesis(tmp_path: Path) -> None:
-    # given a waiter also given the ledger table; when the app is synthesized, then it is refused, naming the variable
-    environment = {names.JOBS_TABLE: "jobs", names.LEDGER_TABLE: "ledger"}
+    # given a registrar also given the ledger table; when the app is synthesized, then it is refused, naming it
+    environment = {**SITE, names.LEDGER_TABLE: "ledger"}
 
-    with pytest.raises(RuntimeError, match="waiter function's environment sets LEDGER_TABLE, which its settings"):
-        synthesize_one_function(tmp_path, "waiter", environment)
+    with pytest.raises(RuntimeError, match="registrar function's environment sets LEDGER_TABLE, which its settings"):
+        synthesize_one_function(tmp_path, "registrar", environment)
 
 
 def test_a_function_given_exactly_what_its_settings_read_is_synthesized(tmp_path: Path) -> None:
-    # given a waiter with the jobs table and nothing else; when the app is synthesized, then it is not refused
-    synthesize_one_function(tmp_path, "waiter", {names.JOBS_TABLE: "jobs"})
+    # given a registrar with DoveRunner's site and nothing else; when the app is synthesized, then it is not refused
+    synthesize_one_function(tmp_path, "registrar", SITE)
 
     assert (tmp_path / "Contract.template.json").is_file()

@@ -93,14 +93,14 @@ def test_submit_function_can_stream_a_large_object(template_json: dict[str, Any]
 # ---- functions ------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("handler", ["submit", "tracker", "reporter", "revoker", "lifter", "waiter"])
+@pytest.mark.parametrize("handler", ["submit", "tracker", "reporter", "revoker", "lifter", "prober"])
 def test_each_function_has_its_own_role_and_log_group_with_retention(
     template_json: dict[str, Any], handler: str
 ) -> None:
     properties = template_json["Resources"][function_id(template_json, handler)]["Properties"]
     roles = [
         template_json["Resources"][function_id(template_json, h)]["Properties"]["Role"]
-        for h in ("submit", "tracker", "reporter", "revoker", "lifter", "waiter")
+        for h in ("submit", "tracker", "reporter", "revoker", "lifter", "prober")
     ]
     log_group = template_json["Resources"][properties["LoggingConfig"]["LogGroup"]["Ref"]]
 
@@ -122,7 +122,7 @@ def test_no_policy_grants_an_action_wildcard(template_json: dict[str, Any]) -> N
 
 
 def test_no_pipeline_role_uses_a_managed_policy(template_json: dict[str, Any]) -> None:
-    for handler in ("submit", "tracker", "reporter", "revoker", "lifter", "waiter"):
+    for handler in ("submit", "tracker", "reporter", "revoker", "lifter", "prober"):
         role = template_json["Resources"][function_id(template_json, handler)]["Properties"]["Role"]["Fn::GetAtt"][0]
         assert "ManagedPolicyArns" not in template_json["Resources"][role]["Properties"]
 
@@ -158,10 +158,11 @@ def test_submit_may_read_inbox_objects_read_and_write_only_reports_start_trackin
     assert s3 == {"/inbox/*": {"s3:GetObject", "s3:GetObjectVersion"}, "/results/*": {"s3:GetObject", "s3:PutObject"}}
 
 
-def test_tracker_may_only_read_the_secret_and_update_jobs(template_json: dict[str, Any]) -> None:
+def test_tracker_may_only_read_the_secret_update_jobs_and_end_its_waits(template_json: dict[str, Any]) -> None:
     assert actions_of(role_statements(template_json, "tracker")) == {
         "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTelemetryRecords", "xray:PutTraceSegments",
         "secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue", "dynamodb:GetItem", "dynamodb:UpdateItem",
+        "states:SendTaskSuccess",
     }  # fmt: skip
 
 
@@ -219,44 +220,22 @@ def state_machine(template_json: dict[str, Any]) -> dict[str, Any]:
     return dict(json.loads(text))
 
 
-def test_state_machine_checks_then_waits_a_growing_time_until_the_detection_ends(template_json: dict[str, Any]) -> None:
+def test_state_machine_checks_in_a_task_that_waits_for_its_token_until_the_detection_ends(
+    template_json: dict[str, Any],
+) -> None:
     states = state_machine(template_json)["States"]
 
     assert state_machine(template_json)["StartAt"] == "CheckDetection"
     assert states["CheckDetection"]["Next"] == "DetectionEnded"
     choices = states["DetectionEnded"]["Choices"]
-    assert [(c["Variable"], c["Next"]) for c in choices] == [
+    assert [(c["And"][1]["Variable"], c["Next"]) for c in choices] == [
         ("$.check.terminal", "WriteReport"),
         ("$.check.timed_out", "WriteTimeoutReport"),
         ("$.check.resubmit", "RequestUploadAgain"),
+        ("$.check.wait", "WaitBeforeNextCheck"),
     ]
-    assert states["DetectionEnded"]["Default"] == "WaitForNotification"
-    assert states["WaitForNotification"]["TimeoutSecondsPath"] == "$.check.wait_seconds"
-    assert states["WaitForNotification"]["Next"] == "CheckDetection"
-
-
-def test_a_notification_ends_the_wait_through_a_task_token_kept_by_the_waiter(template_json: dict[str, Any]) -> None:
-    wait = state_machine(template_json)["States"]["WaitForNotification"]
-
-    assert wait["Resource"].endswith(":states:::lambda:invoke.waitForTaskToken")
-    assert wait["Parameters"]["Payload"] == {
-        "job_id.$": "$.job_id",
-        "attempt.$": "$.check.attempt",
-        "task_token.$": "$$.Task.Token",
-    }
-    # the Check that follows starts from the state the previous one left
-    assert wait["ResultPath"] is None
-
-
-def test_a_wait_that_times_out_checks_and_a_failing_waiter_falls_back_to_a_plain_wait(
-    template_json: dict[str, Any],
-) -> None:
-    states = state_machine(template_json)["States"]
-
-    assert [(c["ErrorEquals"], c["Next"], c["ResultPath"]) for c in states["WaitForNotification"]["Catch"]] == [
-        (["States.Timeout"], "CheckDetection", None),
-        (["States.ALL"], "WaitBeforeNextCheck", None),
-    ]
+    # woken by a notification: check at once
+    assert states["DetectionEnded"]["Default"] == "CheckDetection"
     assert states["WaitBeforeNextCheck"] == {
         "Type": "Wait",
         "SecondsPath": "$.check.wait_seconds",
@@ -264,22 +243,28 @@ def test_a_wait_that_times_out_checks_and_a_failing_waiter_falls_back_to_a_plain
     }
 
 
-def test_waiter_may_only_keep_tokens_on_jobs_and_wake_its_own_state_machine(template_json: dict[str, Any]) -> None:
-    statements = role_statements(template_json, "waiter")
-    (machine_id,) = resources(template_json, "AWS::StepFunctions::StateMachine")
-    (jobs_id,) = [k for k in resources(template_json, "AWS::DynamoDB::Table") if k.startswith("JobsTable")]
-    environment = template_json["Resources"][function_id(template_json, "waiter")]["Properties"]["Environment"]
+def test_the_check_keeps_a_token_for_a_notification_and_polls_again_at_its_time_out(
+    template_json: dict[str, Any],
+) -> None:
+    check = state_machine(template_json)["States"]["CheckDetection"]
 
-    assert actions_of(statements) == {
-        "logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTelemetryRecords", "xray:PutTraceSegments",
-        "dynamodb:UpdateItem", "states:SendTaskSuccess",
-    }  # fmt: skip
+    assert check["Resource"].endswith(":states:::lambda:invoke.waitForTaskToken")
+    assert check["Parameters"]["Payload"] == {"job_id.$": "$.job_id", "task_token.$": "$$.Task.Token"}
+    assert check["ResultPath"] == "$.check"
+    # without notifications registered (cdk.json), the poll is the longest wait, plus the tracker's own time-out
+    assert check["TimeoutSeconds"] == 900 + 60
+    assert [(c["ErrorEquals"], c["Next"], c["ResultPath"]) for c in check["Catch"]] == [
+        (["States.Timeout"], "CheckDetection", None),
+        (["States.ALL"], "WriteFailureReport", "$.error"),
+    ]
+
+
+def test_tracker_may_end_only_its_own_state_machines_waits(template_json: dict[str, Any]) -> None:
+    statements = role_statements(template_json, "tracker")
+    (machine_id,) = resources(template_json, "AWS::StepFunctions::StateMachine")
+
     (wake,) = [s for s in statements if s["Action"] == "states:SendTaskSuccess"]
-    (keep,) = [s for s in statements if s["Action"] == "dynamodb:UpdateItem"]
     assert wake["Resource"] == {"Ref": machine_id}
-    assert keep["Resource"] == {"Fn::GetAtt": [jobs_id, "Arn"]}
-    # no DoveRunner credentials, not even where they are
-    assert "DOVERUNNER_SECRET_ID" not in environment["Variables"]
 
 
 def test_state_machine_ends_a_timeout_and_an_error_in_fail_states_after_reporting(
@@ -288,7 +273,7 @@ def test_state_machine_ends_a_timeout_and_an_error_in_fail_states_after_reportin
     states = state_machine(template_json)["States"]
 
     assert states["WriteTimeoutReport"]["Next"] == "TrackingTimedOut"
-    assert states["CheckDetection"]["Catch"][0]["Next"] == "WriteFailureReport"
+    assert states["CheckDetection"]["Catch"][1]["Next"] == "WriteFailureReport"
     assert states["WriteFailureReport"]["Next"] == "TrackingFailed"
     assert states["WriteReport"]["Next"] == "Reported"
     assert {states[s]["Type"] for s in ("TrackingTimedOut", "TrackingFailed")} == {"Fail"}
@@ -301,7 +286,7 @@ def test_every_task_state_catches_every_error(template_json: dict[str, Any]) -> 
     uncaught = [name for name, state in tasks.items() if not any(
         "States.ALL" in catch["ErrorEquals"] for catch in state.get("Catch", [])
     )]  # fmt: skip
-    assert len(tasks) == 9
+    assert len(tasks) == 8
     assert uncaught == []
 
 
@@ -329,7 +314,7 @@ def test_a_failing_report_step_gets_a_fallback_report_then_one_from_the_state_ma
     assert states["ReportFailed"]["Type"] == "Fail"
 
 
-def test_an_unconfirmed_upload_is_asked_again_through_the_ingest_queue_then_waited_for(
+def test_an_unconfirmed_upload_is_asked_again_through_the_ingest_queue_then_checked_for(
     template_json: dict[str, Any],
 ) -> None:
     request = state_machine(template_json)["States"]["RequestUploadAgain"]
@@ -340,7 +325,7 @@ def test_an_unconfirmed_upload_is_asked_again_through_the_ingest_queue_then_wait
         "job_id.$": "$.job_id",
         "uploads.$": "$.check.uploads",
     }
-    assert request["Next"] == "WaitForNotification"
+    assert request["Next"] == "CheckDetection"
     assert request["Catch"][0]["Next"] == "WriteFailureReport"
 
 
@@ -449,7 +434,7 @@ def test_alarms_cover_dead_letter_queues_every_function_executions_and_web_acl_c
 
     assert metrics == sorted(
         ["ApproximateNumberOfMessagesVisible"] * 2
-        + ["Errors"] * 7
+        + ["Errors"] * 6
         + ["ExecutionsFailed", "ExecutionsTimedOut", "RevocationsRefusedForCapacity", "WebAclCapacityUsedPercent"]
         + ["JobsHeld", "JobsRefused"]
     )

@@ -369,7 +369,7 @@ class MemoryExecutions:
     """The tracking state machine (adapters/step_functions.StepFunctionsExecutions): `start` starts one execution
     per name, keeping the first input (a repeated start is refused by Step Functions and answered with the ARN built
     from the name); `wake` sends task success for a token: True, or `wakes_succeed` False as for a token whose wait
-    is over."""
+    is over; `complete` is a task ending itself with its output (kept in `completed`, by token)."""
 
     STATE_MACHINE_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:tracking"
 
@@ -378,6 +378,7 @@ class MemoryExecutions:
         self.start_calls: list[str] = []
         self.woken: list[tuple[str, str]] = []  # (task token, job id)
         self.wakes_succeed = wakes_succeed
+        self.completed: dict[str, dict[str, Any]] = {}
 
     def arn_of(self, name: str) -> str:
         return f"{self.STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:{name}"
@@ -390,6 +391,11 @@ class MemoryExecutions:
     def wake(self, token: str, *, job_id: str) -> bool:
         self.woken.append((token, job_id))
         return self.wakes_succeed
+
+    def complete(self, token: str, output: Mapping[str, Any]) -> None:
+        if token in self.completed:
+            raise ValueError(f"task token {token} was completed already")
+        self.completed[token] = json.loads(json.dumps(dict(output), default=str))
 
 
 class MemoryResultsTopic:

@@ -8,7 +8,7 @@ import pytest
 
 from antipiracy.config import ConfigError, PipelineConfig
 from antipiracy.domain.requests import ResubmitRequest
-from antipiracy.events import refs_from_message, requests_from_message, wait_input
+from antipiracy.events import check_input, refs_from_message, requests_from_message
 
 # ---- the ingest queue ---------------------------------------------------------------------------------------------
 
@@ -35,20 +35,16 @@ def test_resubmit_message_without_its_fields_is_an_error(body: dict[str, Any]) -
         requests_from_message(body)
 
 
-# ---- the wait step ------------------------------------------------------------------------------------------------
+# ---- the Check step ------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("event", "missing"),
-    [
-        ({"task_token": "t", "attempt": 1}, "job_id"),
-        ({"job_id": "job-1", "attempt": 1}, "task_token"),
-        ({"job_id": "job-1", "task_token": "t", "attempt": "1"}, "attempt"),
-    ],
+    [({"task_token": "t"}, "job_id"), ({"job_id": "job-1"}, "task_token")],
 )
-def test_wait_step_refuses_a_payload_without_what_it_needs(event: dict[str, Any], missing: str) -> None:
+def test_check_step_refuses_a_payload_without_what_it_needs(event: dict[str, Any], missing: str) -> None:
     with pytest.raises(ValueError, match=missing):
-        wait_input(event)
+        check_input(event)
 
 
 # ---- the environment ----------------------------------------------------------------------------------------------
@@ -59,3 +55,11 @@ def test_missing_configuration_names_the_variable(monkeypatch: pytest.MonkeyPatc
 
     with pytest.raises(ConfigError, match="JOBS_TABLE"):
         PipelineConfig.from_env({"DOVERUNNER_SECRET_ID": "s", "DOVERUNNER_SITE_ID": "DEMO"})
+
+
+def test_a_poll_as_short_as_the_longest_wait_is_refused_when_notifications_are_registered() -> None:
+    env = {"JOBS_TABLE": "jobs", "DOVERUNNER_SECRET_ID": "s", "DOVERUNNER_SITE_ID": "DEMO"}
+    settings = {"MAX_WAIT_SECONDS": "900", "POLL_SECONDS": "900", "NOTIFICATIONS_REGISTERED": "true"}
+
+    with pytest.raises(ConfigError, match="POLL_SECONDS"):
+        PipelineConfig.from_env({**env, **settings})

@@ -9,6 +9,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from antipiracy.adapters.aws_errors import error_code
+from antipiracy.domain.schedule import WOKEN
 from antipiracy.observability import logger, metrics
 
 # What Step Functions answers for a token whose wait is over: the execution moved on without it.
@@ -36,9 +37,12 @@ class StepFunctionsExecutions:
                 raise
         return f"{self._state_machine_arn.replace(':stateMachine:', ':execution:')}:{name}"
 
+    def complete(self, token: str, output: Mapping[str, Any]) -> None:
+        self._sfn.send_task_success(taskToken=token, output=json.dumps(dict(output), default=str))
+
     def wake(self, token: str, *, job_id: str) -> bool:
         try:
-            self._sfn.send_task_success(taskToken=token, output=json.dumps({"woken_by": "notification"}))
+            self._sfn.send_task_success(taskToken=token, output=json.dumps(WOKEN))
         except ClientError as exc:
             code = error_code(exc)
             if code in STALE_TOKEN_ERRORS:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Final, Protocol
+
+# The Check step's result when a notification ended its wait: nothing ended, nothing to wait for, check at once.
+WOKEN: Final[dict[str, Any]] = {"woken_by": "notification", "terminal": False, "timed_out": False, "resubmit": False}
 
 
 class WaitPolicy(Protocol):

@@ -10,7 +10,8 @@ from antipiracy.config import PipelineConfig
 from antipiracy.domain.jobs import FINAL_STATES, now_iso, seconds_since, uploads_of
 from antipiracy.domain.schedule import next_wait
 from antipiracy.observability import logger
-from antipiracy.ports import DetectionApi, Jobs
+from antipiracy.ports import DetectionApi, Executions, Jobs
+from antipiracy.services.wake import keep_or_wake
 from doverunner import Detection, DoveRunnerApiError, describe_status
 
 TIME_BOX = "time box"  # who stops a live detection whose max_seconds have passed
@@ -61,16 +62,22 @@ def check(
     if job["state"] in FINAL_STATES:
         # Ended outside tracking: DoveRunner refused an upload made again. The failure report says why.
         raise JobEnded(f"the job ended {job['state']} while tracked: {job.get('reason') or 'no reason recorded'}")
-    attempt = int(previous.get("attempt") or 0)
+    # The job counts its checks: the state may carry a notification's wake instead of the last Check's result.
+    attempt = int(previous.get("attempt") or job.get("checks") or 0)
     elapsed = seconds_since(job.get("submitted_at") or job["created_at"], moment)
+    known = previous.get("detection_id") or job.get("detection_id")
+    # With notifications, a known detection's result comes by notification: only the safety net polls.
+    wait = config.poll_seconds if known and config.notifications_registered else next_wait(attempt, config)
     result: dict[str, Any] = {
         "attempt": attempt + 1,
-        "wait_seconds": next_wait(attempt, config),
+        "wait_seconds": wait,
+        # The wait is the poll: the Check's task waits for a notification, its time-out the safety net.
+        "poll": wait >= config.poll_seconds,
         "terminal": False,
         "timed_out": False,
         "resubmit": False,
         "uploads": uploads_of(job),
-        "detection_id": previous.get("detection_id") or job.get("detection_id"),
+        "detection_id": known,
     }
     if elapsed > config.max_tracking_seconds:
         result.update(timed_out=True, reason=f"no terminal status after {config.max_tracking_seconds}s of tracking")
@@ -82,7 +89,7 @@ def check(
     live_left = _live_seconds_left(job, elapsed)
     if live_left is not None:
         # Look again when the time box ends, not a long wait after.
-        result["wait_seconds"] = max(1, min(result["wait_seconds"], math.ceil(live_left) + 1))
+        _look_again_within(result, math.ceil(live_left) + 1)
     if not result["detection_id"]:
         found = _find(job, client)
         if found is None:
@@ -93,17 +100,22 @@ def check(
                 result.update(outcome)
             elif job.get("upload_confirmed") is False:
                 # Look again when the time is up, so an upload that never registered is made again on time.
-                until_bound = math.ceil(config.find_upload_seconds - elapsed) + 1
-                result["wait_seconds"] = max(1, min(result["wait_seconds"], until_bound))
+                _look_again_within(result, math.ceil(config.find_upload_seconds - elapsed) + 1)
             if not result["timed_out"]:
                 jobs.update(job_id, fields)
             return result
         result["detection_id"] = found.detection_id
+        if config.notifications_registered:  # known now: its result comes by notification
+            result.update(wait_seconds=config.poll_seconds, poll=True)
         logger.info("found the upload's detection", extra={"detection_id": found.detection_id})
+    if attempt == 0 and job.get("method") in ("url", "live") and result["detection_id"] and not job.get("cancel"):
+        # Its id came with the request a moment ago: nothing to ask DoveRunner yet.
+        jobs.update(job_id, {"checks": 1, "last_check_at": now_iso()})
+        return result
     if _stop_unsent(job):
         _send_stop(job_id, int(result["detection_id"]), job, jobs=jobs, client=client)
         # DoveRunner takes a moment to end it, and sends no notification for a stopped detection.
-        result["wait_seconds"] = min(result["wait_seconds"], config.initial_wait_seconds)
+        _look_again_within(result, config.initial_wait_seconds)
     detection = client.detail(int(result["detection_id"]), service=job["service"])
     fields = {**detection_fields(detection), "checks": attempt + 1, "last_check_at": now_iso()}
     changed = (job.get("detect_status"), job.get("progress_status")) != (
@@ -121,6 +133,43 @@ def check(
     jobs.update(job_id, fields, history=history)
     result.update(terminal=detection.is_terminal, detect_status=detection.detect_status)
     return result
+
+
+def check_and_wait(
+    job_id: str,
+    token: str,
+    *,
+    jobs: Jobs,
+    client: DetectionApi,
+    executions: Executions,
+    config: PipelineConfig,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The state machine's Check step, a task that waits for its token: one check, then the task's end.
+
+    The detection ended, timed out or needs its upload made again: the task ends with the check's result. A wait
+    other than the poll (growing while the detection is not found, a time box, a stop): it ends too, and the state
+    machine waits that long. Else the token is kept on the job and the task waits: a notification ends it at once
+    (services/wake.py), its time-out (`poll_seconds` after the task began, plus the function's own time)
+    otherwise. A notification that came since the check began ends it at once too (the race is closed on the job
+    item, as the waker's docstring says)."""
+    result = check(job_id, {}, jobs=jobs, client=client, config=config, now=now)
+    if result["terminal"] or result["timed_out"] or result["resubmit"]:
+        executions.complete(token, result)
+        return {**result, "then": "ended the wait"}
+    if not result["poll"]:
+        executions.complete(token, {**result, "wait": True})
+        return {**result, "then": "a plain wait"}
+    if keep_or_wake(job_id, token, int(result["attempt"]), jobs=jobs, executions=executions)["waiting"]:
+        return {**result, "then": "waiting for a notification or the poll"}
+    return {**result, "then": "woken"}
+
+
+def _look_again_within(result: dict[str, Any], seconds: int) -> None:
+    """A wait cut short for something due (a time box, an upload to make again, a stop taking effect): a plain
+    wait of its own length, not the poll, whose time-out comes a function's time later."""
+    if seconds <= result["wait_seconds"]:
+        result.update(wait_seconds=max(1, seconds), poll=False)
 
 
 def _stop_due(job: dict[str, Any], elapsed: float) -> dict[str, Any] | None:

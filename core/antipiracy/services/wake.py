@@ -1,13 +1,13 @@
 """Waking a job's execution when DoveRunner notifies about its detection, instead of at its next check.
 
-Between two Checks the state machine waits in a task with a task token (waitForTaskToken) that times out after
-the wait the Check asked for; the waiter function keeps the token on the job. A notification (the revoker)
+The Check step is a task with a task token (waitForTaskToken) that times out after the poll interval; after its
+check the tracker keeps the token on the job (services/track.check_and_wait). A notification (the revoker)
 marks the job and takes the token, then sends task success: the execution checks at once. The race between a
 notification and the keeping of a token is closed on the job item:
 
 - a Check clears the mark before it asks DoveRunner (JobsTable.begin_check);
 - a notification sets the mark and takes the token in one write (JobsTable.request_wake);
-- the waiter keeps its token only if no mark was set since the Check, else it wakes the execution itself
+- the Check keeps its token only if no mark was set since it began, else it ends its own wait at once
   (JobsTable.keep_wake_token).
 
 A token whose wait already ended (timed out, or woken twice) is not an error: the execution checks anyway.
@@ -50,9 +50,10 @@ class Waker:
 
 
 def keep_or_wake(job_id: str, token: str, attempt: int, *, jobs: Jobs, executions: Executions) -> dict[str, Any]:
-    """The waiter: keeps the token for a notification to use, or wakes at once if one came since the Check."""
+    """The Check step after a check that waits: keeps the token for a notification to use, or ends its own wait at
+    once if one came since the check began."""
     if jobs.keep_wake_token(job_id, token, attempt):
         return {"waiting": True}
-    # A notification came since the last Check (or, rarely, a newer wait already holds a token).
-    logger.info("not waiting: a notification came since the last check", extra={"job_id": job_id})
+    # A notification came since the check began (or, rarely, a newer wait already holds a token).
+    logger.info("not waiting: a notification came since the check began", extra={"job_id": job_id})
     return {"waiting": False, "woken": executions.wake(token, job_id=job_id)}

@@ -21,6 +21,7 @@ from antipiracy.adapters.messaging import MAX_REASON_CHARS, SnsResultsTopic, Sqs
 from antipiracy.adapters.s3_objects import S3Objects
 from antipiracy.adapters.step_functions import StepFunctionsExecutions
 from antipiracy.domain.jobs import JobState, JobsUnavailable, StateConflict
+from antipiracy.domain.schedule import WOKEN
 
 KEYS: dict[str, Any] = {"region_name": "us-east-1", "aws_access_key_id": "x", "aws_secret_access_key": "y"}
 MACHINE = "arn:aws:states:us-east-1:123456789012:stateMachine:tracking"
@@ -164,12 +165,19 @@ def test_start_without_a_state_machine_is_an_error(sfn: Stubber) -> None:
         StepFunctionsExecutions(sfn.client).start("job-1", {})
 
 
-def test_wake_sends_task_success_for_the_token(sfn: Stubber) -> None:
-    sfn.add_response(
-        "send_task_success", {}, {"taskToken": "token-1", "output": json.dumps({"woken_by": "notification"})}
-    )
+def test_wake_sends_task_success_for_the_token_with_nothing_ended(sfn: Stubber) -> None:
+    sfn.add_response("send_task_success", {}, {"taskToken": "token-1", "output": json.dumps(WOKEN)})
 
     assert StepFunctionsExecutions(sfn.client).wake("token-1", job_id="job-1") is True
+    assert WOKEN == {"woken_by": "notification", "terminal": False, "timed_out": False, "resubmit": False}
+
+
+def test_complete_ends_the_callers_task_with_its_output(sfn: Stubber) -> None:
+    sfn.add_response("send_task_success", {}, {"taskToken": "token-1", "output": json.dumps({"terminal": True})})
+
+    StepFunctionsExecutions(sfn.client).complete("token-1", {"terminal": True})
+
+    sfn.assert_no_pending_responses()
 
 
 @pytest.mark.parametrize("code", ["TaskTimedOut", "InvalidToken", "TaskDoesNotExist", "AccessDeniedException"])

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from antipiracy.domain.requests import ResubmitRequest, S3ObjectRef
-from antipiracy.events import requests_from_message, step_input, wait_input
+from antipiracy.events import check_input, requests_from_message, step_input
 
 
 def s3_event(key: str, *, event_name: str = "ObjectCreated:Put", version_id: str | None = "v1") -> dict[str, Any]:
@@ -99,20 +99,19 @@ def test_step_input_without_a_job_id_is_an_error_naming_the_step(event: object) 
         step_input(event, "report")
 
 
-def test_wait_input_gives_the_job_the_token_and_the_attempt() -> None:
-    assert wait_input({"job_id": "job-1", "task_token": "t", "attempt": 0}) == ("job-1", "t", 0)
+def test_check_input_gives_the_job_and_the_token() -> None:
+    assert check_input({"job_id": "job-1", "task_token": "t"}) == ("job-1", "t")
 
 
 @pytest.mark.parametrize(
     ("event", "problem"),
     [
         ("job-1", "a JSON object"),
-        ({"job_id": "job-1", "task_token": "", "attempt": 1}, "task_token"),
-        ({"job_id": "job-1", "task_token": "t", "attempt": True}, "attempt"),
-        ({"job_id": "job-1", "task_token": "t", "attempt": -1}, "attempt"),
-        ({"job_id": "job-1", "task_token": "t"}, "attempt"),
+        ({"task_token": "t"}, "job_id"),
+        ({"job_id": "job-1", "task_token": ""}, "task_token"),
+        ({"job_id": "job-1"}, "task_token"),
     ],
 )
-def test_wait_input_missing_what_it_needs_is_an_error_naming_it(event: object, problem: str) -> None:
+def test_check_input_missing_what_it_needs_is_an_error_naming_it(event: object, problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
-        wait_input(event)
+        check_input(event)
