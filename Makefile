@@ -4,9 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 
+# The bytecode compiler for the Lambda runtime's Python (stacks/bytecode, docs/cold-start.md): Pyodide from npm.
+BYTECODE := stacks/bytecode
+BYTECODE_STAMP := $(BYTECODE)/node_modules/.installed-$(shell sha1sum $(BYTECODE)/package-lock.json | cut -c1-12)
+
 CDK := npx --yes aws-cdk@2.1148.1
 
-.PHONY: setup demo test test-fast lint typecheck bench bench-burst bench-flood bench-preflight bench-revocation bench-tracking synth deploy scan clean
+.PHONY: setup demo test test-fast lint typecheck bench bench-burst bench-flood bench-preflight bench-revocation bench-tracking bench-cold-start synth deploy scan clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,7 +18,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@rm -f $(VENV)/.installed-* && touch $@
 
-setup: $(STAMP)
+$(BYTECODE_STAMP): $(BYTECODE)/package-lock.json
+	npm ci --prefix $(BYTECODE) --no-audit --no-fund --loglevel=error
+	@touch $@
+
+setup: $(STAMP) $(BYTECODE_STAMP)
 
 demo: setup
 	$(BIN)/python -m doverunner_local.demo
@@ -51,6 +59,9 @@ bench-revocation: setup
 
 bench-tracking: setup
 	$(BIN)/python bench/tracking_cost.py
+
+bench-cold-start: setup
+	$(BIN)/python bench/cold_start.py
 
 bench-preflight: setup
 	$(BIN)/python bench/preflight.py

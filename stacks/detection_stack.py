@@ -36,7 +36,9 @@ class DoveRunnerDetectionStack(Stack):
         self.settings = settings
         retention = _retention(settings.log_retention_days)
 
-        self.client_layer = DoveRunnerClientLayer(self, "ClientLayer", architecture=settings.layer_architecture)
+        self.client_layer = DoveRunnerClientLayer(
+            self, "ClientLayer", architecture=settings.layer_architecture, bytecode=settings.bytecode
+        )
         self.jobs = JobsTable(self, "Jobs")
         self.credentials = DoveRunnerSecret(self, "DoveRunnerCredentials")
         topic_key = kms.Key(

@@ -22,6 +22,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct, IValidation
 
 from antipiracy import environment as names
+from stacks.bytecode import BytecodeCompiler
 from stacks.nag import acknowledge, resource_evidence
 from stacks.settings import Settings
 from stacks.shared_layer import DoveRunnerClientLayer, package_fingerprint
@@ -43,8 +44,9 @@ _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc")
 class FunctionCodeBundler:
     """A function's code as Lambda receives it: `<handler folder>/` and `antipiracy/` side by side, nothing else."""
 
-    def __init__(self, handler_folder: str) -> None:
+    def __init__(self, handler_folder: str, bytecode: BytecodeCompiler | None = None) -> None:
         self.handler_folder = handler_folder
+        self.bytecode = bytecode
 
     @property
     def asset_hash(self) -> str:
@@ -53,6 +55,7 @@ class FunctionCodeBundler:
             self.handler_folder,
             package_fingerprint(FUNCTIONS_DIR / self.handler_folder),
             package_fingerprint(CORE_PACKAGE),
+            self.bytecode.identity if self.bytecode else "sources only",
         )
         return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
@@ -60,6 +63,8 @@ class FunctionCodeBundler:
         out = Path(output_dir)
         shutil.copytree(FUNCTIONS_DIR / self.handler_folder, out / self.handler_folder, ignore=_IGNORED)
         shutil.copytree(CORE_PACKAGE, out / CORE_PACKAGE.name, ignore=_IGNORED)
+        if self.bytecode:
+            self.bytecode.compile_tree(out)
         return True
 
 
@@ -112,7 +117,7 @@ class PipelineFunction(Construct):
                 resources=[self.log_group.log_group_arn],
             )
         )
-        bundler = FunctionCodeBundler(handler_folder)
+        bundler = FunctionCodeBundler(handler_folder, layer.bytecode)
         self.function = lambda_.Function(
             self,
             "Function",

@@ -67,6 +67,8 @@ class Settings:
     notified_poll_seconds: int = 3600
 
     layer_architecture: str = "arm64"
+    # Ship the functions and the layer with bytecode for the runtime's Python (docs/cold-start.md).
+    bytecode: bool = True
 
     @classmethod
     def from_context(cls, scope: Construct) -> Settings:

@@ -22,6 +22,8 @@ from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling,
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from stacks.bytecode import BytecodeCompiler
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = REPO_ROOT / "pyproject.toml"
 # Layer source root: Lambda puts a layer's python/ directory on sys.path.
@@ -32,8 +34,9 @@ DEFAULT_CACHE_DIR = REPO_ROOT / ".cache" / "layer-deps"
 # Python 3.14: the newest Lambda runtime (cdk-nag L1); every dependency ships cp314 or abi3 aarch64 wheels.
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 PYTHON_VERSION = "3.14"
-# The Lambda runtime already provides these; shipping them would only bloat the layer and shadow its copy.
-PROVIDED_BY_RUNTIME = frozenset({"boto3", "botocore"})
+# The Lambda runtime already provides boto3 and what it needs; shipping them would bloat the layer, shadow the
+# runtime's copies and cost each cold start their compilation (docs/cold-start.md).
+PROVIDED_BY_RUNTIME = frozenset({"boto3", "botocore", "jmespath", "urllib3", "s3transfer", "python-dateutil", "six"})
 # Bump when the way the dependency tree is built changes, so that old cache entries are not reused.
 _BUILD_LAYOUT = "1"
 
@@ -93,8 +96,10 @@ class PipLayerBundler:
         wheel_platform: str,
         package_source: Path = PACKAGE_SOURCE,
         cache_dir: Path = DEFAULT_CACHE_DIR,
+        bytecode: BytecodeCompiler | None = None,
     ) -> None:
         self.requirements = list(requirements)
+        self.bytecode = bytecode
         self.package_source = package_source
         self.cache_dir = cache_dir
         self.pip_target_args = [
@@ -113,8 +118,11 @@ class PipLayerBundler:
 
     @property
     def asset_hash(self) -> str:
-        """Changes whenever the layer's content would: dependencies, target platform or the package source."""
-        return hashlib.sha256(f"{self.cache_key}\n{package_fingerprint(self.package_source)}".encode()).hexdigest()
+        """Changes whenever the layer's content would: dependencies, target platform, the package source or the
+        bytecode compiler."""
+        compiler = self.bytecode.identity if self.bytecode else "sources only"
+        parts = (self.cache_key, package_fingerprint(self.package_source), compiler)
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
     def try_bundle(self, output_dir: str, *, image: DockerImage | None = None, **_options: object) -> bool:
         # Never returns False: there is no Docker to fall back to, so a failure must say why right here.
@@ -125,6 +133,8 @@ class PipLayerBundler:
             site_packages / self.package_source.name,
             ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
         )
+        if self.bytecode:
+            self.bytecode.compile_tree(site_packages)
         return True
 
     def _dependencies(self) -> Path:
@@ -183,6 +193,7 @@ class DoveRunnerClientLayer(Construct):
         *,
         architecture: str = DEFAULT_ARCHITECTURE,
         cache_dir: Path = DEFAULT_CACHE_DIR,
+        bytecode: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
         if architecture not in PLATFORMS:
@@ -192,7 +203,11 @@ class DoveRunnerClientLayer(Construct):
         self.architecture = platform.architecture
         self.requirements = layer_requirements()
 
-        bundler = PipLayerBundler(self.requirements, platform.wheel_platform, cache_dir=cache_dir)
+        # The functions' bundles get their bytecode from the same compiler.
+        self.bytecode = BytecodeCompiler(PYTHON_VERSION) if bytecode else None
+        bundler = PipLayerBundler(
+            self.requirements, platform.wheel_platform, cache_dir=cache_dir, bytecode=self.bytecode
+        )
         code = lambda_.Code.from_asset(
             str(LAYER_SOURCE),
             asset_hash_type=AssetHashType.CUSTOM,

@@ -8,5 +8,6 @@ from antipiracy.environment import METRICS_NAMESPACE as NAMESPACE
 from antipiracy.environment import SERVICE_NAME as SERVICE
 
 logger = Logger(service=SERVICE)
-tracer = Tracer(service=SERVICE)
+# Only the libraries the functions call (AWS, DoveRunner): patch_all would try some twenty at every cold start.
+tracer = Tracer(service=SERVICE, patch_modules=("botocore", "requests"))
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)

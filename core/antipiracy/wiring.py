@@ -3,20 +3,12 @@ Lambda process (antipiracy.process_cache) and reused by warm invocations."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools.utilities import parameters
 from botocore.config import Config
 
-from antipiracy.adapters.http_media import HttpMedia
-from antipiracy.adapters.jobs_table import JobsTable
-from antipiracy.adapters.ledger_table import LedgerTable
-from antipiracy.adapters.messaging import SnsOperatorAlerts, SnsResultsTopic, SqsDeadLetters, SqsRetryRequests
-from antipiracy.adapters.s3_objects import S3Objects
-from antipiracy.adapters.step_functions import StepFunctionsExecutions
-from antipiracy.adapters.waf_blocker import SessionBlocker
-from antipiracy.adapters.web_acls import WebAclManager
 from antipiracy.config import (
     PipelineConfig,
     ProberConfig,
@@ -26,16 +18,24 @@ from antipiracy.config import (
     prober_config,
     revocation_config,
 )
-from antipiracy.domain.waf_rules import WafTarget
-from antipiracy.domain.web_acls import WAF_REGION
 from antipiracy.process_cache import latest, once
-from antipiracy.services.holds import Holds
-from antipiracy.services.register import Registrar, publisher_keys_from
-from antipiracy.services.report import Reports
-from antipiracy.services.revoke import Revoker
-from antipiracy.services.submit import Submitter
-from antipiracy.services.wake import Waker
-from doverunner import ClientConfig, ConfigurationError, Credentials, DoveRunnerClient
+
+# Each factory imports its adapters and services itself: a function loads only what it builds (the lifter no
+# DoveRunner client, the reporter no submitter), which keeps its cold start near the floor (docs/cold-start.md).
+if TYPE_CHECKING:
+    from antipiracy.adapters.http_media import HttpMedia
+    from antipiracy.adapters.jobs_table import JobsTable
+    from antipiracy.adapters.messaging import SnsOperatorAlerts, SnsResultsTopic, SqsDeadLetters
+    from antipiracy.adapters.s3_objects import S3Objects
+    from antipiracy.adapters.step_functions import StepFunctionsExecutions
+    from antipiracy.adapters.waf_blocker import SessionBlocker
+    from antipiracy.adapters.web_acls import WebAclManager
+    from antipiracy.services.holds import Holds
+    from antipiracy.services.register import Registrar
+    from antipiracy.services.report import Reports
+    from antipiracy.services.revoke import Revoker
+    from antipiracy.services.submit import Submitter
+    from doverunner import ClientConfig, Credentials, DoveRunnerClient
 
 SECRET_MAX_AGE_SECONDS = 300
 SECRET_FIELDS = ("site_key", "access_key", "account_id")
@@ -73,6 +73,8 @@ def doverunner_client(
     """A client with the credentials from the secret (cached for a few minutes, so a filled or rotated secret
     is picked up without a deploy; `fresh`: read it now). `settings`: the calling function's configuration, the
     detection one's by default."""
+    from doverunner import ClientConfig, ConfigurationError, Credentials
+
     settings = settings or config()
     secret = parameters.get_secret(
         settings.secret_id, transform="json", max_age=SECRET_MAX_AGE_SECONDS, force_fetch=fresh
@@ -98,6 +100,8 @@ def doverunner_client(
 @latest
 def _client(client_config: ClientConfig, credentials: Credentials) -> DoveRunnerClient:
     """One client (its token cache, its connections) while the settings and credentials stay the same."""
+    from doverunner import DoveRunnerClient
+
     return DoveRunnerClient(client_config, credentials)
 
 
@@ -106,37 +110,52 @@ def _client(client_config: ClientConfig, credentials: Credentials) -> DoveRunner
 
 @once
 def jobs() -> JobsTable:
+    from antipiracy.adapters.jobs_table import JobsTable
+
     return JobsTable(_dynamodb().Table(config().jobs_table))
 
 
 @once
 def objects() -> S3Objects:
+    from antipiracy.adapters.s3_objects import S3Objects
+
     return S3Objects(_s3())
 
 
 @once
 def executions() -> StepFunctionsExecutions:
+    from antipiracy.adapters.step_functions import StepFunctionsExecutions
+
     return StepFunctionsExecutions(_sfn(), config().state_machine_arn)
 
 
 @once
 def reports() -> Reports:
+    from antipiracy.services.report import Reports
+
     return Reports(objects(), config().results_prefix)
 
 
 @once
 def results_topic() -> SnsResultsTopic | None:
+    from antipiracy.adapters.messaging import SnsResultsTopic
+
     arn = config().results_topic_arn
     return SnsResultsTopic(_sns(), arn) if arn else None
 
 
 @once
 def operator_alerts() -> SnsOperatorAlerts | None:
+    from antipiracy.adapters.messaging import SnsOperatorAlerts
+
     arn = config().operator_topic_arn
     return SnsOperatorAlerts(_sns(), arn) if arn else None
 
 
 def submitter() -> Submitter:
+    from antipiracy.services.holds import Holds
+    from antipiracy.services.submit import Submitter
+
     return Submitter(
         objects=objects(),
         jobs=jobs(),
@@ -152,6 +171,8 @@ def submitter() -> Submitter:
 @once
 def remote_media() -> HttpMedia:
     """URL requests' videos, read in ranges for the pre-flight check (one connection pool per process)."""
+    from antipiracy.adapters.http_media import HttpMedia
+
     return HttpMedia()
 
 
@@ -160,6 +181,10 @@ def remote_media() -> HttpMedia:
 
 @once
 def prober_holds() -> Holds:
+    from antipiracy.adapters.jobs_table import JobsTable
+    from antipiracy.adapters.messaging import SqsRetryRequests
+    from antipiracy.services.holds import Holds
+
     settings = prober_config()
     return Holds(
         JobsTable(_dynamodb().Table(settings.jobs_table)),
@@ -170,6 +195,8 @@ def prober_holds() -> Holds:
 @once
 def waker_executions() -> StepFunctionsExecutions:
     """Step Functions for ending waits (the tracker's own, a notification's): no state machine needed."""
+    from antipiracy.adapters.step_functions import StepFunctionsExecutions
+
     return StepFunctionsExecutions(_sfn())
 
 
@@ -178,11 +205,16 @@ def waker_executions() -> StepFunctionsExecutions:
 
 @once
 def revocation_jobs() -> JobsTable:
+    from antipiracy.adapters.jobs_table import JobsTable
+
     return JobsTable(_dynamodb().Table(revocation_config().jobs_table))
 
 
 @once
 def blocker() -> SessionBlocker:
+    from antipiracy.adapters.waf_blocker import SessionBlocker
+    from antipiracy.domain.waf_rules import WafTarget
+
     settings = revocation_config()
     target = WafTarget(
         web_acl_name=settings.web_acl_name,
@@ -196,11 +228,18 @@ def blocker() -> SessionBlocker:
 
 @once
 def dead_letters() -> SqsDeadLetters:
+    from antipiracy.adapters.messaging import SqsDeadLetters
+
     return SqsDeadLetters(boto3.client("sqs"), revocation_config().dead_letter_queue_url)
 
 
 @once
 def revoker() -> Revoker:
+    from antipiracy.adapters.ledger_table import LedgerTable
+    from antipiracy.services.report import Reports
+    from antipiracy.services.revoke import Revoker
+    from antipiracy.services.wake import Waker
+
     settings = revocation_config()
     jobs = revocation_jobs()
     return Revoker(
@@ -219,6 +258,8 @@ def revoker() -> Revoker:
 
 
 def registrar() -> Registrar:
+    from antipiracy.services.register import Registrar, publisher_keys_from
+
     # Read at each request: the operator fills the secret between two deploys, a warm function must see it.
     settings = RegistrarConfig.from_env()
     return Registrar(
@@ -230,4 +271,7 @@ def registrar() -> Registrar:
 
 
 def web_acl_manager() -> WebAclManager:
+    from antipiracy.adapters.web_acls import WebAclManager
+    from antipiracy.domain.web_acls import WAF_REGION
+
     return WebAclManager(boto3.client("wafv2", region_name=WAF_REGION))

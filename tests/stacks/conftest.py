@@ -20,6 +20,8 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 from aws_cdk.assertions import Template
 from stack_synthesis import STACK_NAME, Synthesis
 
+from stacks.functions import HANDLERS
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -74,3 +76,17 @@ def layer_bundle(synthesized: Synthesis, template_json: dict[str, Any]) -> Path:
     asset_hash = layer["Properties"]["Content"]["S3Key"].removesuffix(".zip")
     source = synthesized.read_json(f"{STACK_NAME}.assets.json")["files"][asset_hash]["source"]
     return synthesized.outdir / str(source["path"])
+
+
+@pytest.fixture(scope="session")
+def function_bundles(synthesized: Synthesis, template_json: dict[str, Any]) -> dict[str, Path]:
+    """Each function's staged code directory in cdk.out, by handler folder."""
+    files = synthesized.read_json(f"{STACK_NAME}.assets.json")["files"]
+    bundles = {}
+    for resource in template_json["Resources"].values():
+        properties = resource.get("Properties") or {}
+        folder = str(properties.get("Handler", "")).split(".")[0]
+        if resource["Type"] == "AWS::Lambda::Function" and folder in HANDLERS:
+            asset_hash = properties["Code"]["S3Key"].removesuffix(".zip")
+            bundles[folder] = synthesized.outdir / str(files[asset_hash]["source"]["path"])
+    return bundles

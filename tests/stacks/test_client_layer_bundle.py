@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from stack_synthesis import Synthesis
 
-from stacks.shared_layer import PACKAGE_SOURCE, PipLayerBundler, layer_requirements
+from stacks.bytecode import BytecodeCompiler
+from stacks.shared_layer import PACKAGE_SOURCE, PYTHON_VERSION, PipLayerBundler, layer_requirements
 
 EM_AARCH64 = 183
 
@@ -46,8 +47,9 @@ def test_native_extensions_are_built_for_aarch64(layer_bundle: Path) -> None:
 
 def test_layer_leaves_out_what_the_lambda_runtime_provides(layer_bundle: Path) -> None:
     names = {p.name.lower() for p in (layer_bundle / "python").iterdir()}
-    assert not {n for n in names if n.startswith(("boto3", "botocore"))}
-    assert all("boto3" not in r for r in layer_requirements())
+    runtime = ("boto3", "botocore", "jmespath", "urllib3", "s3transfer", "dateutil", "python_dateutil", "six")
+    assert not {n for n in names if n.startswith(runtime)}
+    assert not [r for r in layer_requirements() if r.startswith(runtime)]
 
 
 def test_operator_tools_and_the_local_doverunner_stay_out_of_the_layer(layer_bundle: Path) -> None:
@@ -56,10 +58,16 @@ def test_operator_tools_and_the_local_doverunner_stay_out_of_the_layer(layer_bun
     assert not names & {"doverunner_cli", "doverunner_local", "moto", "aws_cdk"}
 
 
-def test_layer_has_no_bytecode_or_console_scripts(layer_bundle: Path) -> None:
-    # Host-built .pyc files would not match the runtime's Python; console scripts point at the host's.
-    assert not list(layer_bundle.rglob("__pycache__"))
-    assert not list(layer_bundle.rglob("*.pyc"))
+def test_layer_ships_bytecode_for_the_runtimes_python_only(layer_bundle: Path) -> None:
+    sources = list((layer_bundle / "python").rglob("*.py"))
+    compiled = {p.parent.parent / p.name.split(".")[0] for p in layer_bundle.rglob("*.pyc")}
+
+    assert {p.name.split(".")[1] for p in layer_bundle.rglob("*.pyc")} == {"cpython-314"}
+    assert {p.with_suffix("") for p in sources} <= compiled
+
+
+def test_layer_has_no_console_scripts(layer_bundle: Path) -> None:
+    # Console scripts point at the synthesizing machine's interpreter.
     assert not (layer_bundle / "python" / "bin").exists()
 
 
@@ -94,3 +102,12 @@ def test_asset_hash_follows_pins_platform_and_package_source(tmp_path: Path) -> 
 
     (package / "client.py").write_text((package / "client.py").read_text() + "\n# changed\n")
     assert PipLayerBundler(pins, "manylinux2014_aarch64", package_source=package).asset_hash != base
+
+
+def test_asset_hash_follows_the_bytecode_compiler(tmp_path: Path) -> None:
+    pins = layer_requirements()
+    sources_only = PipLayerBundler(pins, "manylinux2014_aarch64").asset_hash
+
+    with_bytecode = PipLayerBundler(pins, "manylinux2014_aarch64", bytecode=BytecodeCompiler(PYTHON_VERSION))
+
+    assert with_bytecode.asset_hash != sources_only
