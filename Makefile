@@ -10,7 +10,7 @@ BYTECODE_STAMP := $(BYTECODE)/node_modules/.installed-$(shell sha1sum $(BYTECODE
 
 CDK := npx --yes aws-cdk@2.1148.1
 
-.PHONY: setup demo test test-fast lint typecheck bench bench-burst bench-flood bench-preflight bench-revocation bench-tracking bench-cold-start synth deploy scan clean
+.PHONY: setup demo test test-fast lint typecheck bench bench-burst bench-flood bench-preflight bench-revocation bench-tracking bench-notification bench-cold-start synth deploy scan clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -59,6 +59,9 @@ bench-revocation: setup
 
 bench-tracking: setup
 	$(BIN)/python bench/tracking_cost.py
+
+bench-notification: setup
+	$(BIN)/python bench/notification_latency.py
 
 bench-cold-start: setup
 	$(BIN)/python bench/cold_start.py

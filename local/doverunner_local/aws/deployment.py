@@ -34,6 +34,18 @@ from doverunner_local.aws.moto_glue import MotoGlue, reset_moto_state
 
 log = logging.getLogger("doverunner_local.aws")
 
+
+class _AbsentPathIsNoError(logging.Filter):
+    """moto's Step Functions logs an ERROR each time IsPresent finds a path absent (it evaluates the path to find
+    out and logs the miss before catching it); AWS does not. The state machine's optional flags (IsPresent and
+    BooleanEquals) would print one such line per Check."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Exception=NoSuchJsonPathError" not in record.getMessage()
+
+
+_STEP_FUNCTIONS_EVALUATION = logging.getLogger("moto.stepfunctions.parser.asl.component.eval_component")
+
 DEFAULT_REGION = "us-east-1"
 # What `cdk bootstrap` (version 30 of its template) would have written; CDK templates check it is at least 6.
 BOOTSTRAP_VERSION = "30"
@@ -190,6 +202,8 @@ class LocalAws:
         if werkzeug.level == logging.NOTSET:
             self._werkzeug_level = werkzeug.level
             werkzeug.setLevel(logging.WARNING)
+        if not any(isinstance(f, _AbsentPathIsNoError) for f in _STEP_FUNCTIONS_EVALUATION.filters):
+            _STEP_FUNCTIONS_EVALUATION.addFilter(_AbsentPathIsNoError())
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
         server.start()
         self._server = server
