@@ -26,6 +26,7 @@ import uuid
 from typing import Any
 
 from botocore.exceptions import ClientError
+from revocation_batch import percentile
 
 from antipiracy.domain.jobs import job_id_for
 from doverunner_local.engine import NotificationRecord
@@ -102,11 +103,6 @@ def bare_deliveries(local: LocalPipelineStack, count: int, size: int) -> list[fl
         seconds.append(time.monotonic() - started)
         sqs.delete_message(QueueUrl=queue, ReceiptHandle=received[0]["ReceiptHandle"])
     return seconds
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def main() -> int:
