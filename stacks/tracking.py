@@ -26,8 +26,9 @@ from stacks.settings import Settings
 from stacks.topics import encrypted_topic
 
 LAST_RESORT_REASON = "the report step and its fallback failed; this report was written by the state machine"
-# Errors of the Check step worth another try before the job is reported as failed: DoveRunner unreachable.
+# The tracker's own time-out; the Check task's time-out is the poll plus this (the run is part of the task).
 CHECK_FUNCTION_TIMEOUT = Duration.seconds(60)
+# Errors of the Check step worth another try before the job is reported as failed: DoveRunner unreachable.
 TRANSIENT_ERRORS = ["TransportError", "Lambda.TooManyRequestsException", "Lambda.ServiceException"]
 
 

@@ -55,7 +55,7 @@ class BytecodeCompiler:
         cached = {source: self._cache_entry(identity, source) for source in sources}
         missing = [(source, entry) for source, entry in cached.items() if not entry.exists() and not _refused(entry)]
         if missing:
-            self._compile(missing)
+            self._compile(missing, identity)
         shipped = 0
         for source, entry in cached.items():
             if entry.exists():
@@ -69,7 +69,7 @@ class BytecodeCompiler:
         digest = hashlib.sha256(identity.encode() + b"\0" + source.read_bytes()).hexdigest()
         return self.cache_dir / digest[:2] / f"{digest}.pyc"
 
-    def _compile(self, pairs: list[tuple[Path, Path]]) -> None:
+    def _compile(self, pairs: list[tuple[Path, Path]], identity: str) -> None:
         if shutil.which(self.node) is None:
             raise BytecodeError(f"compiling bytecode needs Node.js ({self.node!r} is not on PATH): {INSTALL_HINT}")
         for _, entry in pairs:
@@ -94,7 +94,7 @@ class BytecodeCompiler:
             )
         for source in outcome["failed"]:
             # Remembered, so that the next synthesis does not start the compiler for it again.
-            _refusal(self._cache_entry(self.identity, Path(source))).touch()
+            _refusal(self._cache_entry(identity, Path(source))).touch()
 
 
 def _refusal(entry: Path) -> Path:

@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from stack_synthesis import Synthesis
+from stack_synthesis import Synthesis, bytecode_in
 
 from stacks.bytecode import BytecodeCompiler
 from stacks.shared_layer import PACKAGE_SOURCE, PYTHON_VERSION, PipLayerBundler, layer_requirements
@@ -59,11 +59,10 @@ def test_operator_tools_and_the_local_doverunner_stay_out_of_the_layer(layer_bun
 
 
 def test_layer_ships_bytecode_for_the_runtimes_python_only(layer_bundle: Path) -> None:
-    sources = list((layer_bundle / "python").rglob("*.py"))
-    compiled = {p.parent.parent / p.name.split(".")[0] for p in layer_bundle.rglob("*.pyc")}
+    bytecode = bytecode_in(layer_bundle)
 
-    assert {p.name.split(".")[1] for p in layer_bundle.rglob("*.pyc")} == {"cpython-314"}
-    assert {p.with_suffix("") for p in sources} <= compiled
+    assert bytecode.cache_tags == {"cpython-314"}
+    assert bytecode.sources <= bytecode.compiled
 
 
 def test_layer_has_no_console_scripts(layer_bundle: Path) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from stack_synthesis import bytecode_in
+
 from stacks.functions import HANDLERS
 
 
@@ -21,10 +23,6 @@ def test_every_source_of_a_bundle_ships_with_bytecode_for_the_runtimes_python(
     function_bundles: dict[str, Path],
 ) -> None:
     for handler, bundle in function_bundles.items():
-        sources = {p.relative_to(bundle).with_suffix("") for p in bundle.rglob("*.py")}
-        compiled = {
-            (p.relative_to(bundle).parent.parent / p.name.removesuffix(".cpython-314.pyc"))
-            for p in bundle.rglob("*.cpython-314.pyc")
-        }
-        assert sources == compiled, handler
-        assert {p.name.split(".")[-2] for p in bundle.rglob("*.pyc")} == {"cpython-314"}, handler
+        bytecode = bytecode_in(bundle)
+        assert bytecode.sources == bytecode.compiled, handler
+        assert bytecode.cache_tags == {"cpython-314"}, handler

@@ -140,15 +140,19 @@ def check_step(
     return run
 
 
+@pytest.fixture
+def notified(config: PipelineConfig) -> PipelineConfig:
+    """The settings of a stack that DoveRunner's notifications reach, polling hourly."""
+    return replace(config, notifications_registered=True, poll_seconds=3600)
+
+
 def test_a_check_with_notifications_keeps_its_token_to_wait_for_one(
     running: Callable[..., str],
     jobs: MemoryJobs,
-    doverunner: FakeDoveRunner,
     executions: MemoryExecutions,
-    config: PipelineConfig,
     check_step: Callable[..., dict[str, Any]],
+    notified: PipelineConfig,
 ) -> None:
-    notified = replace(config, notifications_registered=True, poll_seconds=3600)
     job_id = running()
 
     answer = check_step(job_id, "token-1", notified)
@@ -161,7 +165,6 @@ def test_a_check_with_notifications_keeps_its_token_to_wait_for_one(
 def test_a_check_without_notifications_ends_its_task_to_wait_a_growing_plain_wait(
     running: Callable[..., str],
     jobs: MemoryJobs,
-    doverunner: FakeDoveRunner,
     executions: MemoryExecutions,
     config: PipelineConfig,
     check_step: Callable[..., dict[str, Any]],
@@ -178,8 +181,6 @@ def test_a_check_without_notifications_ends_its_task_to_wait_a_growing_plain_wai
 def test_a_check_at_the_longest_wait_keeps_its_token_so_a_notification_still_ends_it(
     running: Callable[..., str],
     jobs: MemoryJobs,
-    doverunner: FakeDoveRunner,
-    executions: MemoryExecutions,
     config: PipelineConfig,
     check_step: Callable[..., dict[str, Any]],
 ) -> None:
@@ -195,10 +196,9 @@ def test_a_live_detection_whose_time_box_ends_before_the_poll_gets_a_plain_wait_
     running: Callable[..., str],
     jobs: MemoryJobs,
     executions: MemoryExecutions,
-    config: PipelineConfig,
     check_step: Callable[..., dict[str, Any]],
+    notified: PipelineConfig,
 ) -> None:
-    notified = replace(config, notifications_registered=True, poll_seconds=3600)
     job_id = running(method="live", request={"type": "live", "max_seconds": 300})
 
     check_step(job_id, "token-1", notified)  # a minute in: four minutes left
@@ -210,11 +210,10 @@ def test_a_live_detection_whose_time_box_ends_before_the_poll_gets_a_plain_wait_
 def test_a_time_box_that_ends_just_as_the_poll_does_is_still_a_plain_wait(
     running: Callable[..., str],
     executions: MemoryExecutions,
-    config: PipelineConfig,
     check_step: Callable[..., dict[str, Any]],
+    notified: PipelineConfig,
 ) -> None:
     # The poll's time-out comes a function's time late: a wait cut short to the poll's length stays exact.
-    notified = replace(config, notifications_registered=True, poll_seconds=3600)
     job_id = running(method="live", request={"type": "live", "max_seconds": 60 + 3599})
 
     check_step(job_id, "token-1", notified)
@@ -224,7 +223,6 @@ def test_a_time_box_that_ends_just_as_the_poll_does_is_still_a_plain_wait(
 
 def test_a_check_that_finds_the_detection_ended_ends_its_task_with_the_result(
     tracked_job: Callable[..., str],
-    jobs: MemoryJobs,
     doverunner: FakeDoveRunner,
     executions: MemoryExecutions,
     config: PipelineConfig,
@@ -242,7 +240,6 @@ def test_the_first_check_of_a_detection_registered_a_moment_ago_asks_doverunner_
     tracked_job: Callable[..., str],
     jobs: MemoryJobs,
     doverunner: FakeDoveRunner,
-    executions: MemoryExecutions,
     config: PipelineConfig,
     check_step: Callable[..., dict[str, Any]],
 ) -> None:
@@ -259,10 +256,9 @@ def test_a_check_ends_its_own_wait_at_once_when_a_notification_came_while_it_che
     jobs: MemoryJobs,
     doverunner: FakeDoveRunner,
     executions: MemoryExecutions,
-    config: PipelineConfig,
     check_step: Callable[..., dict[str, Any]],
+    notified: PipelineConfig,
 ) -> None:
-    notified = replace(config, notifications_registered=True, poll_seconds=3600)
     job_id = running()
     detail = doverunner.detail
 
